@@ -1,0 +1,85 @@
+/** Amazon Managed Grafana workspace API keys (Grafana 8 to 10). */
+import {
+  ConflictException,
+  CreateWorkspaceApiKeyCommand,
+  DeleteWorkspaceApiKeyCommand,
+  ResourceNotFoundException,
+  ValidationException,
+} from '@aws-sdk/client-grafana';
+import { grafanaClient } from '../clients';
+import { CredentialKind, LIMITS } from '../../lib/private/contract';
+import type { CredentialRecord } from '../secret-store';
+import {
+  describeWorkspace, expiresAt, explainGrafanaError, grafanaMajorVersion,
+  parseRole, parseSecondsToLive, parseWorkspaceId, requireString, workspaceUrlOf,
+} from './grafana';
+import { Definition, Issued, Issuer, NameInUseError, ServiceError } from './types';
+
+export const apiKeyIssuer: Issuer = {
+  kind: CredentialKind.API_KEY,
+  noun: 'API key',
+  maxNameLength: LIMITS.apiKeyNameMax,
+
+  definitionFrom(props) {
+    return {
+      workspaceId: parseWorkspaceId(requireString(props, 'WorkspaceId')),
+      keyRole: parseRole(requireString(props, 'Role')),
+      secondsToLive: parseSecondsToLive(requireString(props, 'SecondsToLive')),
+      namePrefix: requireString(props, 'NamePrefix'),
+    };
+  },
+
+  namePrefix: (definition) => definition.namePrefix,
+
+  async issue(definition: Definition, name: string): Promise<Issued> {
+    const { workspaceId, keyRole, secondsToLive } = definition;
+    try {
+      const out = await grafanaClient().send(new CreateWorkspaceApiKeyCommand({
+        workspaceId, keyName: name, keyRole, secondsToLive: Number(secondsToLive),
+      }));
+      if (!out.key) throw new ServiceError(`CreateWorkspaceApiKey returned no key for ${name} in workspace ${workspaceId}`);
+      return {
+        token: out.key,
+        expiresAt: expiresAt(secondsToLive),
+        fields: { keyName: name, keyRole, workspaceId },
+      };
+    } catch (err) {
+      if (err instanceof ConflictException) throw new NameInUseError(name);
+      if (err instanceof ValidationException) throw await explainRefusal(err, workspaceId);
+      throw explainGrafanaError(err, workspaceId, `Creating API key ${name}`);
+    }
+  },
+
+  async revokeByName(definition, name) {
+    await deleteKey(definition.workspaceId, name);
+  },
+
+  async revoke(record: CredentialRecord) {
+    await deleteKey(record.fields.workspaceId, record.fields.keyName);
+  },
+
+  nameOf: (record) => record.fields.keyName,
+
+  workspaceUrl: (definition) => workspaceUrlOf(definition.workspaceId),
+};
+
+async function deleteKey(workspaceId: string, keyName: string): Promise<void> {
+  try {
+    await grafanaClient().send(new DeleteWorkspaceApiKeyCommand({ workspaceId, keyName }));
+  } catch (err) {
+    if (err instanceof ResourceNotFoundException) return; // the key or its workspace is gone: revoked
+    throw explainGrafanaError(err, workspaceId, `Deleting API key ${keyName}`);
+  }
+}
+
+/** A refused CreateWorkspaceApiKey on Grafana 11+ means the workspace has no API keys at all. */
+async function explainRefusal(err: ValidationException, workspaceId: string): Promise<Error> {
+  const { grafanaVersion } = await describeWorkspace(workspaceId).catch(() => ({ grafanaVersion: undefined }));
+  const major = grafanaMajorVersion(grafanaVersion);
+  if (major !== undefined && major >= 11) {
+    return new ServiceError(
+      `Workspace ${workspaceId} runs Grafana ${grafanaVersion}, which has no API keys (Amazon Managed Grafana documents them for Grafana 8 to 10): ` +
+      'use WorkspaceServiceAccount with WorkspaceServiceAccountToken instead');
+  }
+  return explainGrafanaError(err, workspaceId, 'Creating an API key');
+}

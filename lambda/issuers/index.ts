@@ -1,0 +1,11 @@
+/** The credential kinds this handler can issue, by the Kind property the constructs write. */
+import { apiKeyIssuer } from './api-key';
+import { InputError, Issuer } from './types';
+
+const ISSUERS: ReadonlyMap<string, Issuer> = new Map([apiKeyIssuer].map((issuer) => [issuer.kind, issuer]));
+
+export function issuerFor(kind: unknown): Issuer {
+  const issuer = typeof kind === 'string' ? ISSUERS.get(kind) : undefined;
+  if (!issuer) throw new InputError(`Unknown credential kind '${String(kind)}': expected one of ${[...ISSUERS.keys()].join(', ')}`);
+  return issuer;
+}

@@ -1,0 +1,68 @@
+/**
+ * What a credential kind must provide to the lifecycle engine and rotation.
+ * The engine never looks inside a definition or a record's fields: it only
+ * stores them, compares definitions, and hands records back to the issuer.
+ */
+import type { CredentialRecord } from '../secret-store';
+
+/** Everything that, when changed, means a new credential must be issued. Values are strings. */
+export type Definition = Readonly<Record<string, string>>;
+
+export interface Issued {
+  /** The token. It goes into the secret and nowhere else. */
+  readonly token: string;
+  readonly expiresAt: string;
+  /** Non-secret fields stored beside the token, e.g. keyName, keyRole, workspaceId. */
+  readonly fields: Record<string, string>;
+}
+
+export interface Issuer {
+  readonly kind: string;
+  /** Human name used in messages, e.g. "API key". */
+  readonly noun: string;
+  /** Longest credential name the service accepts. */
+  readonly maxNameLength: number;
+  /** Validates custom-resource properties and returns the definition. Throws InputError. */
+  definitionFrom(props: Readonly<Record<string, unknown>>): Definition;
+  /** Prefix that every name issued under this definition starts with. */
+  namePrefix(definition: Definition): string;
+  /** Issues a credential called `name`. Throws NameInUseError when the name is taken. */
+  issue(definition: Definition, name: string): Promise<Issued>;
+  /** Revokes the credential called `name`, if it exists. */
+  revokeByName(definition: Definition, name: string): Promise<void>;
+  /** Revokes the credential behind a record; one that is already gone counts as revoked. */
+  revoke(record: CredentialRecord): Promise<void>;
+  /** The name of the credential behind a record (for logs and attributes). */
+  nameOf(record: CredentialRecord): string;
+  /** Base URL of the workspace's Grafana HTTP API. */
+  workspaceUrl(definition: Definition): Promise<string>;
+  /**
+   * Names of credentials under this definition's prefix that exist in the
+   * service, for issuers whose service can list them; undefined otherwise.
+   */
+  listIssuedNames?(definition: Definition): Promise<string[] | undefined>;
+}
+
+/** Bad custom-resource input; the message names the property and the fix. */
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+/** The name asked for is already taken in the service (a retry, or a crash between issue and store). */
+export class NameInUseError extends Error {
+  constructor(readonly credentialName: string) {
+    super(`${credentialName} already exists`);
+    this.name = 'NameInUseError';
+  }
+}
+
+/** A failure whose message is already written for the user: resource, cause, fix. */
+export class ServiceError extends Error {
+  constructor(message: string, readonly retryable = false) {
+    super(message);
+    this.name = 'ServiceError';
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * Create / Update / Delete for credential custom resources, independent of the
+ * credential kind. Every credential lives in one labelled version of the
+ * secret; the custom resource's physical id is its *generation* (the name of
+ * the first credential it issued), and rotation keeps the generation. That
+ * tells a real Delete (the secret's AWSCURRENT belongs to this physical id)
+ * from CloudFormation's cleanup of a replaced one (it does not), and lets a
+ * rollback restore the original credential instead of minting another.
+ */
+import { createHash } from 'crypto';
+import type {
+  CloudFormationCustomResourceCreateEvent,
+  CloudFormationCustomResourceDeleteEvent,
+  CloudFormationCustomResourceEvent,
+  CloudFormationCustomResourceUpdateEvent,
+} from 'aws-lambda';
+import { ATTRIBUTES, NAME_SUFFIX_LENGTH } from '../lib/private/contract';
+import { Definition, InputError, Issuer, NameInUseError } from './issuers/types';
+import { describeError, log } from './log';
+import { CredentialRecord, SecretStore, SecretState, Stage, StoredVersion } from './secret-store';
+
+/** Physical id answered by a failed Create; the Delete CloudFormation sends next touches nothing. */
+export const FAILED_CREATE_ID = 'grafana-credentials-create-failed';
+
+/** A previous credential is restored on rollback only if it stays valid at least this long. */
+const RESTORE_MIN_REMAINING_MS = 15 * 60 * 1000;
+
+export interface Outcome {
+  readonly physicalResourceId: string;
+  readonly data?: Record<string, string>;
+}
+
+/**
+ * Credentials issued but not yet stored by this invocation. If the invocation
+ * must give up (timeout guard), whatever is here is revoked before answering.
+ */
+export class MintJournal {
+  private readonly unstored = new Map<string, { issuer: Issuer; record: CredentialRecord }>();
+  minted(issuer: Issuer, record: CredentialRecord) { this.unstored.set(issuer.nameOf(record), { issuer, record }); }
+  stored(issuer: Issuer, record: CredentialRecord) { this.unstored.delete(issuer.nameOf(record)); }
+  async revokeUnstored(): Promise<void> {
+    for (const { issuer, record } of this.unstored.values()) await revokeQuietly(issuer, record, 'issued but never stored');
+    this.unstored.clear();
+  }
+}
+
+export interface EngineDeps {
+  readonly store: SecretStore;
+  readonly issuerFor: (kind: unknown) => Issuer;
+  readonly journal: MintJournal;
+  readonly now?: () => number;
+}
+
+export async function handleCredentialEvent(event: CloudFormationCustomResourceEvent, deps: EngineDeps): Promise<Outcome> {
+  switch (event.RequestType) {
+    case 'Create': return onCreate(event, deps);
+    case 'Update': return onUpdate(event, deps);
+    case 'Delete': return onDelete(event, deps);
+  }
+}
+
+/** Deterministic name for a credential issued by one request: a retried request reuses it. */
+export function credentialName(prefix: string, seed: string): string {
+  return `${prefix}-${createHash('sha256').update(seed).digest('hex').slice(0, NAME_SUFFIX_LENGTH - 1)}`;
+}
+
+/** Deterministic secret version id (a ClientRequestToken, 32 to 64 characters) for one request. */
+export function versionIdFor(seed: string): string {
+  const h = createHash('sha256').update(`version:${seed}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+export function sameDefinition(a: Definition, b: Definition): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+function secretArnOf(props: Readonly<Record<string, unknown>>): string {
+  const arn = props.SecretArn;
+  if (typeof arn !== 'string' || !arn) throw new InputError('Property SecretArn is required');
+  return arn;
+}
+
+function outcome(generation: string, secretArn: string): Outcome {
+  return { physicalResourceId: generation, data: { [ATTRIBUTES.credentialName]: generation, [ATTRIBUTES.secretArn]: secretArn } };
+}
+
+async function onCreate(event: CloudFormationCustomResourceCreateEvent, deps: EngineDeps): Promise<Outcome> {
+  const props = event.ResourceProperties;
+  const issuer = deps.issuerFor(props.Kind);
+  const definition = issuer.definitionFrom(props);
+  const secretArn = secretArnOf(props);
+  const name = credentialName(issuer.namePrefix(definition), event.RequestId);
+  const record = await mint(deps, issuer, definition, {
+    secretArn, name, versionId: versionIdFor(event.RequestId), stages: [Stage.CURRENT], generation: name,
+  });
+  log('info', `created ${issuer.noun}`, { credentialName: name, secretArn, expiresAt: record.expiresAt });
+  return outcome(record.lifecycle.generation, secretArn);
+}
+
+async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: EngineDeps): Promise<Outcome> {
+  const props = event.ResourceProperties;
+  const issuer = deps.issuerFor(props.Kind);
+  const definition = issuer.definitionFrom(props);
+  const secretArn = secretArnOf(props);
+  const incomingId = event.PhysicalResourceId;
+
+  const old = event.OldResourceProperties;
+  if (old.SecretArn !== secretArn) {
+    // A new secret: issue into it as on Create; cleanup deletes the old id, which empties the old secret.
+    const name = credentialName(issuer.namePrefix(definition), event.RequestId);
+    await mint(deps, issuer, definition, { secretArn, name, versionId: versionIdFor(event.RequestId), stages: [Stage.CURRENT], generation: name });
+    log('info', `issued ${issuer.noun} into a new secret`, { credentialName: name, secretArn });
+    return outcome(name, secretArn);
+  }
+  if (old.Kind === props.Kind && definitionsMatch(issuer, old, definition)) {
+    log('info', `nothing about the ${issuer.noun} changed; keeping it`, { physicalResourceId: incomingId, secretArn });
+    return outcome(incomingId, secretArn);
+  }
+
+  const state = await requireSecret(deps.store, secretArn);
+  const current = await readStage(deps.store, state, Stage.CURRENT);
+  const previous = await readStage(deps.store, state, Stage.PREVIOUS);
+  const now = (deps.now ?? Date.now)();
+  const revoked = new Set<string>();
+  let generation: string;
+
+  if (current?.record && current.record.lifecycle.kind === issuer.kind && sameDefinition(current.record.lifecycle.definition, definition)) {
+    // Already what is asked: a retried request that stored its credential, or the rollback of an update that stored nothing.
+    generation = current.record.lifecycle.generation;
+    log('info', `secret already holds the requested ${issuer.noun}`, { credentialName: issuer.nameOf(current.record), secretArn });
+  } else if (previous?.record && current?.record && previous.versionId !== current.versionId
+      && previous.record.lifecycle.generation !== current.record.lifecycle.generation
+      && previous.record.lifecycle.kind === issuer.kind
+      && sameDefinition(previous.record.lifecycle.definition, definition)
+      && Date.parse(previous.record.expiresAt) - now > RESTORE_MIN_REMAINING_MS) {
+    // Rollback: the credential we replaced is still valid and is what is asked for again: restore it, mint nothing.
+    await deps.store.moveStage(secretArn, Stage.CURRENT, previous.versionId, current.versionId);
+    generation = previous.record.lifecycle.generation;
+    log('info', `restored the previous ${issuer.noun}`, { credentialName: issuer.nameOf(previous.record), secretArn });
+  } else {
+    // AWSPREVIOUS is about to lose its label, and with it our only record of that credential: revoke it first.
+    if (previous?.record && previous.versionId !== current?.versionId) {
+      await revokeOrThrow(issuer, previous.record, 'its version is about to lose its last label');
+      revoked.add(previous.versionId);
+    }
+    const name = credentialName(issuer.namePrefix(definition), event.RequestId);
+    await mint(deps, issuer, definition, { secretArn, name, versionId: versionIdFor(event.RequestId), stages: [Stage.CURRENT], generation: name });
+    generation = name;
+    log('info', `reissued ${issuer.noun}`, { credentialName: name, replaces: incomingId, secretArn });
+  }
+
+  // CloudFormation deletes `incomingId` at cleanup if we answer another id. Any other generation is unknown to it.
+  for (const version of [current, previous]) {
+    const record = version?.record;
+    if (!version || !record || revoked.has(version.versionId)) continue;
+    const gen = record.lifecycle.generation;
+    if (gen === generation || gen === incomingId) continue;
+    await revokeOrThrow(issuer, record, 'it belongs to no generation CloudFormation knows');
+    await deps.store.removeStage(secretArn, Stage.PREVIOUS, version.versionId).catch((err) =>
+      log('warn', 'could not remove label from a revoked version', { secretArn, versionId: version.versionId, error: describeError(err) }));
+  }
+  return outcome(generation, secretArn);
+}
+
+async function onDelete(event: CloudFormationCustomResourceDeleteEvent, deps: EngineDeps): Promise<Outcome> {
+  const id = event.PhysicalResourceId;
+  if (id === FAILED_CREATE_ID) {
+    log('info', 'nothing to delete: the create failed and cleaned up after itself', { physicalResourceId: id });
+    return { physicalResourceId: id };
+  }
+  const props = event.ResourceProperties;
+  const issuer = deps.issuerFor(props.Kind);
+  const secretArn = secretArnOf(props);
+  const state = await deps.store.describe(secretArn);
+  if (!state) {
+    log('warn', 'secret is already gone; nothing recorded to delete', { physicalResourceId: id, secretArn });
+    return { physicalResourceId: id };
+  }
+  const labelled = await readLabelled(deps.store, state);
+  const current = labelled.find((v) => v.stages.includes(Stage.CURRENT));
+  const isCleanup = current?.record !== undefined && current.record.lifecycle.generation !== id;
+
+  for (const version of labelled) {
+    const record = version.record;
+    if (!record || record.lifecycle.kind !== issuer.kind) continue;
+    if (isCleanup && record.lifecycle.generation !== id) continue;
+    await revokeOrThrow(issuer, record, isCleanup ? 'CloudFormation replaced it' : 'the resource is deleted');
+    if (isCleanup) {
+      for (const stage of version.stages) {
+        await deps.store.removeStage(secretArn, stage, version.versionId).catch((err) =>
+          log('warn', 'could not remove label from a revoked version', { secretArn, versionId: version.versionId, stage, error: describeError(err) }));
+      }
+    }
+  }
+
+  if (!isCleanup && issuer.listIssuedNames) {
+    // Leftovers a crash left behind: credentials under our prefix that no version records.
+    let definition: Definition | undefined;
+    try { definition = issuer.definitionFrom(props); } catch { definition = undefined; }
+    const known = new Set(labelled.flatMap((v) => (v.record ? [issuer.nameOf(v.record)] : [])));
+    const names = definition ? await issuer.listIssuedNames(definition) : undefined;
+    for (const name of names ?? []) {
+      if (known.has(name)) continue;
+      log('info', `deleting leftover ${issuer.noun}`, { credentialName: name, secretArn });
+      await issuer.revokeByName(definition!, name);
+    }
+  }
+  log('info', isCleanup ? 'cleaned up the replaced generation' : 'deleted every credential this resource issued', { physicalResourceId: id, secretArn });
+  return { physicalResourceId: id };
+}
+
+function definitionsMatch(issuer: Issuer, oldProps: Readonly<Record<string, unknown>>, definition: Definition): boolean {
+  try {
+    return sameDefinition(issuer.definitionFrom(oldProps), definition);
+  } catch {
+    return false;
+  }
+}
+
+async function requireSecret(store: SecretStore, secretArn: string): Promise<SecretState> {
+  const state = await store.describe(secretArn);
+  if (!state) throw new InputError(`Secret ${secretArn} not found: it must exist before the credential is issued`);
+  return state;
+}
+
+async function readStage(store: SecretStore, state: SecretState, stage: string): Promise<StoredVersion | undefined> {
+  for (const [versionId, stages] of state.stagesByVersion) {
+    if (stages.includes(stage)) return store.read(state.arn, { versionId });
+  }
+  return undefined;
+}
+
+interface LabelledVersion extends StoredVersion { readonly stages: readonly string[] }
+
+export async function readLabelled(store: SecretStore, state: SecretState): Promise<LabelledVersion[]> {
+  const out: LabelledVersion[] = [];
+  for (const [versionId, stages] of state.stagesByVersion) {
+    if (stages.length === 0) continue;
+    const version = await store.read(state.arn, { versionId });
+    out.push({ versionId, stages, record: version?.record });
+  }
+  return out;
+}
+
+export interface MintTarget {
+  readonly secretArn: string;
+  readonly name: string;
+  readonly versionId: string;
+  readonly stages: string[];
+  readonly generation: string;
+  readonly basedOnVersionId?: string;
+}
+
+/**
+ * Issues a credential and stores it as a secret version. Idempotent for one
+ * (name, versionId): a retry finds the stored version; a name taken by a
+ * credential that was never stored is revoked and issued again. A credential
+ * that cannot be stored is revoked before the error propagates.
+ */
+export async function mint(deps: EngineDeps, issuer: Issuer, definition: Definition, target: MintTarget): Promise<CredentialRecord> {
+  const { secretArn, name, versionId } = target;
+  let issued;
+  try {
+    issued = await issuer.issue(definition, name);
+  } catch (err) {
+    if (!(err instanceof NameInUseError)) throw err;
+    const existing = await deps.store.read(secretArn, { versionId });
+    if (existing?.record && issuer.nameOf(existing.record) === name) {
+      log('info', `${issuer.noun} was already issued and stored by an earlier attempt`, { credentialName: name, secretArn, versionId });
+      return existing.record;
+    }
+    log('warn', `${issuer.noun} name is taken by a credential that was never stored; replacing it`, { credentialName: name, secretArn });
+    await issuer.revokeByName(definition, name);
+    issued = await issuer.issue(definition, name);
+  }
+  const record: CredentialRecord = {
+    key: issued.token,
+    expiresAt: issued.expiresAt,
+    fields: issued.fields,
+    lifecycle: {
+      kind: issuer.kind, generation: target.generation, definition,
+      ...(target.basedOnVersionId ? { basedOnVersionId: target.basedOnVersionId } : {}),
+    },
+  };
+  deps.journal.minted(issuer, record);
+  try {
+    await deps.store.put(secretArn, versionId, record, target.stages);
+  } catch (err) {
+    await revokeQuietly(issuer, record, 'it could not be stored');
+    deps.journal.stored(issuer, record);
+    throw new Error(`Storing ${issuer.noun} ${name} in secret ${secretArn} failed (${describeError(err)}); the ${issuer.noun} was revoked`);
+  }
+  deps.journal.stored(issuer, record);
+  return record;
+}
+
+export async function revokeOrThrow(issuer: Issuer, record: CredentialRecord, why: string): Promise<void> {
+  await issuer.revoke(record);
+  log('info', `revoked ${issuer.noun}`, { credentialName: issuer.nameOf(record), why });
+}
+
+export async function revokeQuietly(issuer: Issuer, record: CredentialRecord, why: string): Promise<void> {
+  try {
+    await revokeOrThrow(issuer, record, why);
+  } catch (err) {
+    log('error', `could not revoke ${issuer.noun}; delete it by hand`, { credentialName: issuer.nameOf(record), why, error: describeError(err) });
+  }
+}

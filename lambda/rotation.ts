@@ -1,0 +1,159 @@
+/**
+ * Secrets Manager's four rotation steps, independent of the credential kind.
+ * Each step is idempotent: the new credential is named from the
+ * ClientRequestToken, so a retried step can never issue two, and the version
+ * it is stored in is that token. At most two credentials live per secret: the
+ * one behind AWSPREVIOUS is revoked before a new one is issued.
+ */
+import { SECRET_TAGS } from '../lib/private/contract';
+import { verifyToken } from './issuers/grafana';
+import type { Issuer } from './issuers/types';
+import { credentialName, EngineDeps, mint, revokeOrThrow, revokeQuietly } from './lifecycle';
+import { describeError, log } from './log';
+import { SecretStore, SecretState, Stage, versionWithStage } from './secret-store';
+
+export type RotationStep = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
+
+export interface RotationEvent {
+  readonly Step: RotationStep;
+  readonly SecretId: string;
+  readonly ClientRequestToken: string;
+  readonly RotationToken?: string;
+}
+
+export function isRotationEvent(event: unknown): event is RotationEvent {
+  const e = event as Partial<RotationEvent>;
+  return typeof e?.Step === 'string' && typeof e.SecretId === 'string' && typeof e.ClientRequestToken === 'string';
+}
+
+/** A failed step; the message names the step, the secret and the cause, never the token. */
+export class RotationError extends Error {
+  constructor(step: string, secretId: string, cause: string) {
+    super(`Rotation step ${step} of secret ${secretId} failed: ${cause}`);
+    this.name = 'RotationError';
+  }
+}
+
+export async function handleRotationEvent(event: RotationEvent, deps: EngineDeps): Promise<void> {
+  const { Step: step, SecretId: secretId, ClientRequestToken: token } = event;
+  const logStep = (outcome: string, fields: Record<string, unknown> = {}) =>
+    log('info', `rotation ${step}: ${outcome}`, { step, secretArn: secretId, versionId: token, outcome, ...fields });
+  try {
+    switch (step) {
+      case 'createSecret': return await createSecret(secretId, token, deps, logStep);
+      case 'setSecret': return logStep('nothing to set: the service already accepts the new credential');
+      case 'testSecret': return await testSecret(secretId, token, deps, logStep);
+      case 'finishSecret': return await finishSecret(secretId, token, deps, logStep);
+      default: throw new Error(`unknown step '${String(step)}'`);
+    }
+  } catch (err) {
+    log('error', `rotation ${step}: failed`, { step, secretArn: secretId, versionId: token, outcome: 'failed', error: describeError(err) });
+    if (err instanceof RotationError) throw err;
+    throw new RotationError(step, secretId, describeError(err));
+  }
+}
+
+type StepLog = (outcome: string, fields?: Record<string, unknown>) => void;
+
+async function describeOrFail(store: SecretStore, step: string, secretId: string): Promise<SecretState> {
+  const state = await store.describe(secretId);
+  if (!state) throw new RotationError(step, secretId, 'the secret does not exist');
+  return state;
+}
+
+async function createSecret(secretId: string, token: string, deps: EngineDeps, logStep: StepLog): Promise<void> {
+  const { store } = deps;
+  const state = await describeOrFail(store, 'createSecret', secretId);
+  const currentId = versionWithStage(state, Stage.CURRENT);
+  if (currentId === token) return logStep('already finished: this version is AWSCURRENT');
+  const current = currentId ? await store.read(secretId, { versionId: currentId }) : undefined;
+  if (!current?.record) {
+    throw new RotationError('createSecret', secretId, 'AWSCURRENT holds no credential written by this library; deploy the stack first');
+  }
+  const issuer = deps.issuerFor(current.record.lifecycle.kind);
+  const { definition, generation } = current.record.lifecycle;
+
+  // A leftover AWSPENDING from an abandoned rotation with another token: revoke it, drop its label.
+  for (const [versionId, stages] of state.stagesByVersion) {
+    if (versionId === token || versionId === currentId || !stages.includes(Stage.PENDING)) continue;
+    const stray = await store.read(secretId, { versionId });
+    if (stray?.record && issuer.nameOf(stray.record) !== issuer.nameOf(current.record)) {
+      await revokeOrThrow(issuer, stray.record, 'left behind by an abandoned rotation');
+    }
+    await store.removeStage(secretId, Stage.PENDING, versionId);
+  }
+
+  // Overlap is AWSCURRENT and the new one; the credential behind AWSPREVIOUS is retired now.
+  const previousId = versionWithStage(state, Stage.PREVIOUS);
+  if (previousId && previousId !== currentId && previousId !== token) {
+    const previous = await store.read(secretId, { versionId: previousId });
+    if (previous?.record && issuer.nameOf(previous.record) !== issuer.nameOf(current.record)) {
+      await revokeOrThrow(issuer, previous.record, 'it is older than the overlap');
+    }
+  }
+
+  const name = credentialName(issuer.namePrefix(definition), token);
+  const record = await mint(deps, issuer, definition, {
+    secretArn: secretId, name, versionId: token, stages: [Stage.PENDING], generation, basedOnVersionId: currentId,
+  });
+  logStep('stored the new credential as AWSPENDING', { credentialName: issuer.nameOf(record), expiresAt: record.expiresAt });
+}
+
+async function testSecret(secretId: string, token: string, deps: EngineDeps, logStep: StepLog): Promise<void> {
+  const { store } = deps;
+  const pending = await store.read(secretId, { versionId: token });
+  if (!pending?.record) throw new RotationError('testSecret', secretId, `version ${token} holds no credential written by this library`);
+  const record = pending.record;
+  const issuer = deps.issuerFor(record.lifecycle.kind);
+  const state = await describeOrFail(store, 'testSecret', secretId);
+  if (state.tags[SECRET_TAGS.verifyRotatedKey] === 'false') {
+    return logStep('verification is off (verifyRotatedKey: false)', { credentialName: issuer.nameOf(record) });
+  }
+  const baseUrl = state.tags[SECRET_TAGS.workspaceUrl] || await issuer.workspaceUrl(record.lifecycle.definition);
+  try {
+    await verifyToken(baseUrl, record.key, `${issuer.noun} ${issuer.nameOf(record)}`);
+  } catch (err) {
+    await abandonPending(deps, issuer, secretId, token, state);
+    throw new RotationError('testSecret', secretId, `${describeError(err)}; the pending credential was discarded and AWSCURRENT is unchanged`);
+  }
+  logStep('the new credential works', { credentialName: issuer.nameOf(record) });
+}
+
+async function finishSecret(secretId: string, token: string, deps: EngineDeps, logStep: StepLog): Promise<void> {
+  const { store } = deps;
+  const state = await describeOrFail(store, 'finishSecret', secretId);
+  const currentId = versionWithStage(state, Stage.CURRENT);
+  if (currentId === token) return logStep('already finished: this version is AWSCURRENT');
+  const pending = await store.read(secretId, { versionId: token });
+  if (!pending?.record) throw new RotationError('finishSecret', secretId, `version ${token} holds no credential written by this library`);
+  const issuer = deps.issuerFor(pending.record.lifecycle.kind);
+  const basedOn = pending.record.lifecycle.basedOnVersionId;
+  if (basedOn && basedOn !== currentId) {
+    // The stack reissued the credential while this rotation ran; promoting ours would undo that.
+    await abandonPending(deps, issuer, secretId, token, state);
+    return logStep('superseded: AWSCURRENT changed during rotation; the new credential was discarded', { credentialName: issuer.nameOf(pending.record) });
+  }
+  await store.moveStage(secretId, Stage.CURRENT, token, currentId);
+  logStep('promoted to AWSCURRENT; the outgoing credential stays valid as AWSPREVIOUS', { credentialName: issuer.nameOf(pending.record) });
+}
+
+/** Revokes the pending credential (unless another labelled version shares it) and removes AWSPENDING. */
+async function abandonPending(deps: EngineDeps, issuer: Issuer, secretId: string, token: string, state: SecretState): Promise<void> {
+  const { store } = deps;
+  const pending = await store.read(secretId, { versionId: token });
+  if (pending?.record) {
+    const name = issuer.nameOf(pending.record);
+    let shared = false;
+    for (const [versionId, stages] of state.stagesByVersion) {
+      if (versionId === token || stages.length === 0) continue;
+      const other = await store.read(secretId, { versionId });
+      if (other?.record && issuer.nameOf(other.record) === name) shared = true;
+    }
+    if (!shared) await revokeQuietly(issuer, pending.record, 'its rotation was abandoned');
+  }
+  const stages = state.stagesByVersion.get(token) ?? [];
+  if (stages.includes(Stage.PENDING) || !stages.length) {
+    await store.removeStage(secretId, Stage.PENDING, token).catch((err) =>
+      log('warn', 'could not remove AWSPENDING', { secretArn: secretId, versionId: token, error: describeError(err) }));
+  }
+}

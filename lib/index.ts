@@ -1,0 +1,2 @@
+export * from './grafana-role';
+export * from './workspace-api-key';

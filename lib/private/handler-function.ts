@@ -1,0 +1,119 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Aws, Duration, Lazy, Names, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+
+/** Where the prebuilt handler bundle lives, from the compiled package or from sources under test. */
+function handlerAssetDir(): string {
+  const candidates = [path.join(__dirname, '..', '..', 'handler'), path.join(__dirname, '..', '..', 'dist', 'handler')];
+  const found = candidates.find((dir) => fs.existsSync(path.join(dir, 'index.js')));
+  if (!found) {
+    throw new Error(`The prebuilt handler bundle is missing (looked in ${candidates.join(', ')}): run 'npm run build' in the library`);
+  }
+  return found;
+}
+
+/** Grafana actions each construct kind needs; granted on workspace ARNs only. */
+export const GRAFANA_ACTIONS = {
+  apiKey: ['grafana:CreateWorkspaceApiKey', 'grafana:DeleteWorkspaceApiKey', 'grafana:DescribeWorkspace'],
+  serviceAccount: ['grafana:CreateWorkspaceServiceAccount', 'grafana:DeleteWorkspaceServiceAccount', 'grafana:ListWorkspaceServiceAccounts'],
+  serviceAccountToken: [
+    'grafana:CreateWorkspaceServiceAccountToken', 'grafana:DeleteWorkspaceServiceAccountToken',
+    'grafana:ListWorkspaceServiceAccountTokens', 'grafana:DescribeWorkspace',
+  ],
+} as const;
+
+const SECRET_ACTIONS = [
+  'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue',
+  'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage',
+];
+
+/** The timeout of the singleton function; its guard answers CloudFormation before it. */
+export const HANDLER_TIMEOUT = Duration.minutes(2);
+
+/**
+ * The one function per stack that serves every credential in it, for both
+ * CloudFormation events and Secrets Manager rotation. Its role policy is kept
+ * small however many credentials there are: one statement for the Grafana
+ * workspaces (by ARN) and one for the secrets (by the stack's name prefix),
+ * so 150 credentials fit IAM's inline policy size limit.
+ */
+export class CredentialHandler extends Construct {
+  static readonly ID = 'GrafanaCredentialsHandler';
+
+  /** The stack's singleton, created on first use. */
+  static of(scope: Construct): CredentialHandler {
+    const stack = Stack.of(scope);
+    return (stack.node.tryFindChild(CredentialHandler.ID) as CredentialHandler | undefined) ?? new CredentialHandler(stack, CredentialHandler.ID);
+  }
+
+  readonly function: lambda.Function;
+  /** Prefix of the default secret names in this stack; one IAM statement covers them all. */
+  readonly secretNamePrefix: string;
+
+  private readonly grafanaActions = new Set<string>();
+  private readonly workspaceArns = new Set<string>();
+  private readonly secretArnPatterns = new Set<string>();
+  private readonly keys = new Set<kms.IKey>();
+  private rotationPermission?: lambda.CfnPermission;
+
+  private constructor(scope: Stack, id: string) {
+    super(scope, id);
+    this.secretNamePrefix = `grafana-credentials/${Names.uniqueResourceName(scope, { maxLength: 100, separator: '-' })}/`;
+    this.function = new lambda.Function(this, 'Function', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(handlerAssetDir()),
+      timeout: HANDLER_TIMEOUT,
+      memorySize: 256,
+      description: 'Issues, rotates and revokes Amazon Managed Grafana credentials kept in Secrets Manager (cdk-grafana-credentials)',
+    });
+    this.function.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'GrafanaWorkspaces',
+      actions: Lazy.list({ produce: () => [...this.grafanaActions].sort() }),
+      resources: Lazy.list({ produce: () => [...this.workspaceArns] }),
+    }));
+    this.function.addToRolePolicy(new iam.PolicyStatement({
+      sid: 'CredentialSecrets',
+      actions: SECRET_ACTIONS,
+      resources: Lazy.list({ produce: () => [...this.secretArnPatterns] }),
+    }));
+  }
+
+  /** Allows the handler the given Grafana actions on one workspace. */
+  grantWorkspace(workspaceId: string, actions: readonly string[]): void {
+    actions.forEach((action) => this.grafanaActions.add(action));
+    this.workspaceArns.add(`arn:${Aws.PARTITION}:grafana:${Aws.REGION}:${Aws.ACCOUNT_ID}:/workspaces/${workspaceId}`);
+  }
+
+  /**
+   * Allows the handler to read and write one credential secret. A secret named
+   * under `secretNamePrefix` is covered by the shared prefix statement.
+   */
+  grantSecret(secretName: string | undefined, encryptionKey?: kms.IKey): void {
+    const name = secretName ?? this.secretNamePrefix;
+    const pattern = name === this.secretNamePrefix || name.startsWith(this.secretNamePrefix)
+      ? `${this.secretNamePrefix}*`
+      : `${name}-??????`;
+    this.secretArnPatterns.add(`arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:${pattern}`);
+    if (encryptionKey && !this.keys.has(encryptionKey)) {
+      this.keys.add(encryptionKey);
+      encryptionKey.grantEncryptDecrypt(this.function);
+    }
+  }
+
+  /** Lets Secrets Manager in this account invoke the handler for rotation; one permission per stack. */
+  allowRotation(): lambda.CfnPermission {
+    this.rotationPermission ??= new lambda.CfnPermission(this, 'SecretsManagerInvoke', {
+      action: 'lambda:InvokeFunction',
+      functionName: this.function.functionArn,
+      principal: 'secretsmanager.amazonaws.com',
+      sourceAccount: Aws.ACCOUNT_ID,
+    });
+    return this.rotationPermission;
+  }
+}

@@ -1,0 +1,102 @@
+import { Annotations, CfnResource, CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { ATTRIBUTES, SECRET_TAGS } from './contract';
+import { CredentialHandler } from './handler-function';
+import { rotationSchedule as scheduleFor } from './validation';
+
+export interface ManagedCredentialOptions {
+  readonly owner: string;
+  readonly kind: string;
+  readonly resourceType: string;
+  readonly workspaceId: string;
+  /** Kind-specific custom-resource properties (e.g. Role, ServiceAccountId). */
+  readonly properties: Record<string, string>;
+  readonly namePrefix: string;
+  readonly secondsToLive: number;
+  readonly grafanaActions: readonly string[];
+  readonly secretDescription: string;
+  readonly secretName?: string;
+  readonly encryptionKey?: kms.IKey;
+  readonly removalPolicy?: RemovalPolicy;
+  readonly workspaceUrl?: string;
+  readonly rotate: boolean;
+  readonly rotateAfter?: Duration;
+  readonly verifyRotatedKey: boolean;
+}
+
+export interface ManagedCredential {
+  readonly secret: secretsmanager.Secret;
+  readonly resource: CustomResource;
+  readonly rotationSchedule?: secretsmanager.CfnRotationSchedule;
+  /** Name of the credential issued by the latest deployment. */
+  readonly credentialName: string;
+}
+
+/**
+ * What every credential construct is made of, as children of `scope`: a
+ * secret, the custom resource that issues into it, and (unless turned off)
+ * the rotation schedule that keeps it fresh. Three resources per credential;
+ * the handler function is shared by the whole stack.
+ */
+export function createManagedCredential(scope: Construct, options: ManagedCredentialOptions): ManagedCredential {
+  {
+    const handler = CredentialHandler.of(scope);
+    const schedule = options.rotate ? scheduleFor(options.owner, options.secondsToLive, options.rotateAfter) : undefined;
+
+    const secretName = options.secretName
+      ?? `${handler.secretNamePrefix}${scope.node.path.split('/').slice(1).join('/')}`.replace(/[^A-Za-z0-9/_+=.@-]/g, '-').slice(0, 512);
+    const secret = new secretsmanager.Secret(scope, 'Secret', {
+      secretName,
+      description: options.secretDescription,
+      encryptionKey: options.encryptionKey,
+      removalPolicy: options.removalPolicy ?? RemovalPolicy.DESTROY,
+    });
+    const cfnSecret = secret.node.defaultChild as secretsmanager.CfnSecret;
+    // An empty secret: the handler writes its first version. A generated placeholder would only be noise.
+    cfnSecret.addPropertyDeletionOverride('GenerateSecretString');
+    if (options.workspaceUrl) cfnSecret.tags.setTag(SECRET_TAGS.workspaceUrl, options.workspaceUrl);
+    if (!options.verifyRotatedKey) cfnSecret.tags.setTag(SECRET_TAGS.verifyRotatedKey, 'false');
+
+    handler.grantWorkspace(options.workspaceId, options.grafanaActions);
+    handler.grantSecret(options.secretName === undefined ? handler.secretNamePrefix : options.secretName, options.encryptionKey);
+
+    const resource = new CustomResource(scope, 'Resource', {
+      serviceToken: handler.function.functionArn,
+      resourceType: options.resourceType,
+      serviceTimeout: Duration.minutes(5),
+      properties: {
+        Kind: options.kind,
+        SecretArn: secret.secretArn,
+        WorkspaceId: options.workspaceId,
+        NamePrefix: options.namePrefix,
+        SecondsToLive: String(options.secondsToLive),
+        ...options.properties,
+      },
+    });
+    // Permissions must exist before the first event arrives.
+    resource.node.addDependency(handler.function);
+    const credentialName = resource.getAttString(ATTRIBUTES.credentialName);
+
+    let rotationSchedule: secretsmanager.CfnRotationSchedule | undefined;
+    if (schedule) {
+      const permission = handler.allowRotation();
+      rotationSchedule = new secretsmanager.CfnRotationSchedule(scope, 'RotationSchedule', {
+        secretId: secret.secretArn,
+        rotationLambdaArn: handler.function.functionArn,
+        rotationRules: { scheduleExpression: schedule.scheduleExpression },
+        // Creating the resource already issued a credential; the next one is due on schedule.
+        rotateImmediatelyOnUpdate: false,
+      });
+      rotationSchedule.addResourceDependency(resource.node.defaultChild as CfnResource);
+      rotationSchedule.addResourceDependency(permission);
+      if (schedule.rotateAfterSeconds + schedule.windowSeconds > options.secondsToLive) {
+        Annotations.of(scope).addWarningV2('grafana-credentials:rotationWindow',
+          `rotation runs ${Duration.seconds(schedule.rotateAfterSeconds).toHumanString()} after issue within a window of up to ${Duration.seconds(schedule.windowSeconds).toHumanString()}, ` +
+          `which can end after the ${Duration.seconds(options.secondsToLive).toHumanString()} lifetime: consumers may briefly hold an expired credential. Shorten rotateAfter.`);
+      }
+    }
+    return { secret, resource, rotationSchedule, credentialName };
+  }
+}
