@@ -12,6 +12,8 @@ import { EngineDeps, FAILED_CREATE_ID, handleCredentialEvent, MintJournal, Outco
 import { describeError, log } from './log';
 import { handleRotationEvent, isRotationEvent } from './rotation';
 import { SecretStore } from './secret-store';
+import { handleServiceAccountEvent } from './service-account';
+import { ResourceKind } from '../lib/private/contract';
 
 /** How long before the function's timeout the guard answers FAILED. */
 export function guardMarginMs(timeoutMs: number): number {
@@ -55,7 +57,8 @@ async function handleCloudFormation(event: CloudFormationCustomResourceEvent, co
   let timer: NodeJS.Timeout | undefined;
   const guard = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), guardMs); });
 
-  const work = handleCredentialEvent(event, engineDeps(journal)).then(
+  const isServiceAccount = event.ResourceProperties.Kind === ResourceKind.SERVICE_ACCOUNT;
+  const work = (isServiceAccount ? handleServiceAccountEvent(event) : handleCredentialEvent(event, engineDeps(journal))).then(
     (outcome: Outcome): CfnAnswer => ({ status: 'SUCCESS', physicalResourceId: outcome.physicalResourceId, data: outcome.data }),
     async (err: unknown): Promise<CfnAnswer> => {
       await journal.revokeUnstored();

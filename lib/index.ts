@@ -1,2 +1,5 @@
 export * from './grafana-role';
+export * from './credential-options';
 export * from './workspace-api-key';
+export * from './workspace-service-account';
+export * from './workspace-service-account-token';

@@ -1,0 +1,111 @@
+import { CustomResource, Duration, Names, Resource, Token } from 'aws-cdk-lib';
+import { Construct, IConstruct } from 'constructs';
+import { GrafanaRole } from './grafana-role';
+import { ATTRIBUTES, LIMITS, RESOURCE_TYPES, ResourceKind } from './private/contract';
+import { CredentialHandler, GRAFANA_ACTIONS } from './private/handler-function';
+import { validateRole, validateWorkspaceId } from './private/validation';
+import { WorkspaceServiceAccountToken, WorkspaceServiceAccountTokenOptions } from './workspace-service-account-token';
+
+/** A Grafana service account in an Amazon Managed Grafana workspace. */
+export interface IWorkspaceServiceAccount extends IConstruct {
+  /** The workspace the service account belongs to. */
+  readonly workspaceId: string;
+  /** The service account's id in the workspace. */
+  readonly serviceAccountId: string;
+}
+
+/** Attributes of an existing service account, for `WorkspaceServiceAccount.fromServiceAccountAttributes`. */
+export interface WorkspaceServiceAccountAttributes {
+  /** The workspace: `g-` followed by 10 hex digits, or a token. */
+  readonly workspaceId: string;
+  /** The service account's id in the workspace. */
+  readonly serviceAccountId: string;
+}
+
+/** Properties of a WorkspaceServiceAccount. */
+export interface WorkspaceServiceAccountProps {
+  /**
+   * The Amazon Managed Grafana workspace (Grafana 9 or later): `g-` followed
+   * by 10 hex digits, or a token such as `CfnWorkspace.attrId`.
+   */
+  readonly workspaceId: string;
+
+  /**
+   * Name of the service account, 1 to 128 characters, unique in the
+   * workspace. Grafana cannot rename or re-role an account, so changing the
+   * name, the role or the workspace replaces it (and reissues its tokens).
+   * An explicit name must change along with the role.
+   * @default - derived from the construct path and the role
+   */
+  readonly serviceAccountName?: string;
+
+  /**
+   * The Grafana role of the service account.
+   * @default GrafanaRole.VIEWER
+   */
+  readonly grafanaRole?: GrafanaRole;
+}
+
+class ImportedServiceAccount extends Resource implements IWorkspaceServiceAccount {
+  constructor(scope: Construct, id: string, readonly workspaceId: string, readonly serviceAccountId: string) {
+    super(scope, id);
+  }
+}
+
+/**
+ * A Grafana service account in an Amazon Managed Grafana workspace, created
+ * with the stack and deleted with it (together with its tokens). Use
+ * `addToken` to give it tokens kept in Secrets Manager.
+ */
+export class WorkspaceServiceAccount extends Resource implements IWorkspaceServiceAccount {
+  /** Imports a service account that already exists. */
+  static fromServiceAccountAttributes(scope: Construct, id: string, attrs: WorkspaceServiceAccountAttributes): IWorkspaceServiceAccount {
+    validateWorkspaceId(`WorkspaceServiceAccount ${scope.node.path}/${id}`, attrs.workspaceId);
+    return new ImportedServiceAccount(scope, id, attrs.workspaceId, attrs.serviceAccountId);
+  }
+
+  readonly workspaceId: string;
+  /** The service account's id, a CloudFormation attribute. */
+  readonly serviceAccountId: string;
+  /** The service account's name. */
+  readonly serviceAccountName: string;
+  /** The service account's role. */
+  readonly grafanaRole: GrafanaRole;
+
+  constructor(scope: Construct, id: string, props: WorkspaceServiceAccountProps) {
+    super(scope, id);
+    const owner = `WorkspaceServiceAccount ${this.node.path}`;
+    validateWorkspaceId(owner, props.workspaceId);
+    this.grafanaRole = props.grafanaRole ?? GrafanaRole.VIEWER;
+    validateRole(owner, 'grafanaRole', this.grafanaRole);
+    const suffix = `-${String(this.grafanaRole).toLowerCase()}`;
+    this.serviceAccountName = props.serviceAccountName
+      ?? Names.uniqueResourceName(this, { maxLength: LIMITS.serviceAccountNameMax - suffix.length, separator: '-' }) + suffix;
+    const name = this.serviceAccountName;
+    if (!Token.isUnresolved(name) && (name.length < 1 || name.length > LIMITS.serviceAccountNameMax)) {
+      throw new Error(`${owner}: serviceAccountName must be 1 to ${LIMITS.serviceAccountNameMax} characters, got ${name.length}`);
+    }
+
+    const handler = CredentialHandler.of(this);
+    handler.grantWorkspace(props.workspaceId, GRAFANA_ACTIONS.serviceAccount);
+    const resource = new CustomResource(this, 'Resource', {
+      serviceToken: handler.function.functionArn,
+      resourceType: RESOURCE_TYPES.serviceAccount,
+      serviceTimeout: Duration.minutes(5),
+      properties: {
+        Kind: ResourceKind.SERVICE_ACCOUNT,
+        WorkspaceId: props.workspaceId,
+        ServiceAccountName: name,
+        Role: this.grafanaRole,
+      },
+    });
+    resource.node.addDependency(handler.function);
+    this.workspaceId = props.workspaceId;
+    this.serviceAccountId = resource.getAttString(ATTRIBUTES.serviceAccountId);
+  }
+
+  /** Adds a token for this service account, kept in Secrets Manager. */
+  addToken(id: string, options: WorkspaceServiceAccountTokenOptions = {}): WorkspaceServiceAccountToken {
+    return new WorkspaceServiceAccountToken(this, id, { ...options, serviceAccount: this });
+  }
+}
