@@ -21,6 +21,8 @@ async function main() {
     mainFields: ['module', 'main'],
     legalComments: 'none',
     metafile: true,
+    // Lambda supplies credentials in the environment; drop the rest of the default chain.
+    alias: { '@aws-sdk/credential-provider-node': path.join(root, 'lambda', 'shims', 'credential-provider-node.ts') },
     logLevel: 'warning',
   });
   fs.writeFileSync(path.join(root, 'dist', 'handler-meta.json'), JSON.stringify(result.metafile));
