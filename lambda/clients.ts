@@ -4,8 +4,25 @@
  * retries with exponential backoff and jitter, and a timeout on every request.
  * Clients are created on first use, so an event type loads only what it needs.
  */
-import { GrafanaClient } from '@aws-sdk/client-grafana';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { GrafanaClient } from '@aws-sdk/client-grafana';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
+type GrafanaSdk = typeof import('@aws-sdk/client-grafana');
+type SecretsManagerSdk = typeof import('@aws-sdk/client-secrets-manager');
+
+/**
+ * The SDK modules, loaded on first use rather than at cold start: the bundle
+ * splits them into chunks that only the events needing them load.
+ */
+let grafanaModule: Promise<GrafanaSdk> | undefined;
+let secretsManagerModule: Promise<SecretsManagerSdk> | undefined;
+export const grafanaSdk = (): Promise<GrafanaSdk> => (grafanaModule ??= import('@aws-sdk/client-grafana'));
+export const secretsManagerSdk = (): Promise<SecretsManagerSdk> => (secretsManagerModule ??= import('@aws-sdk/client-secrets-manager'));
+
+/** True when an SDK error is the named service exception. */
+export function isServiceError(err: unknown, name: string): boolean {
+  return (err as { name?: unknown })?.name === name;
+}
 
 /** Attempts per call, including the first; the SDK's standard strategy adds jittered backoff. */
 export const MAX_ATTEMPTS = Number(process.env.GRAFANA_CREDENTIALS_MAX_ATTEMPTS ?? 5);
@@ -22,12 +39,12 @@ const common = () => ({
 let grafana: GrafanaClient | undefined;
 let secretsManager: SecretsManagerClient | undefined;
 
-export function grafanaClient(): GrafanaClient {
-  grafana ??= new GrafanaClient(common());
+export async function grafanaClient(): Promise<GrafanaClient> {
+  grafana ??= new (await grafanaSdk()).GrafanaClient(common());
   return grafana;
 }
 
-export function secretsManagerClient(): SecretsManagerClient {
-  secretsManager ??= new SecretsManagerClient(common());
+export async function secretsManagerClient(): Promise<SecretsManagerClient> {
+  secretsManager ??= new (await secretsManagerSdk()).SecretsManagerClient(common());
   return secretsManager;
 }

@@ -6,7 +6,6 @@
  */
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { CfnAnswer, sendAnswer } from './cfn-response';
-import { secretsManagerClient } from './clients';
 import { issuerFor } from './issuers';
 import { EngineDeps, FAILED_CREATE_ID, handleCredentialEvent, MintJournal, Outcome } from './lifecycle';
 import { describeError, log } from './log';
@@ -21,7 +20,7 @@ export function guardMarginMs(timeoutMs: number): number {
 }
 
 function engineDeps(journal: MintJournal): EngineDeps {
-  return { store: new SecretStore(secretsManagerClient()), issuerFor, journal };
+  return { store: new SecretStore(), issuerFor, journal };
 }
 
 function isCloudFormationEvent(event: unknown): event is CloudFormationCustomResourceEvent {

@@ -3,14 +3,8 @@
  * rotation: every issued credential lives in exactly one labelled version, and
  * a credential whose version loses its last label must be revoked first.
  */
-import {
-  DescribeSecretCommand,
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  ResourceNotFoundException,
-  UpdateSecretVersionStageCommand,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { isServiceError, secretsManagerClient, secretsManagerSdk } from './clients';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 export const Stage = {
   CURRENT: 'AWSCURRENT',
@@ -74,12 +68,16 @@ export function parseRecord(secretString: string | undefined): CredentialRecord 
 }
 
 export class SecretStore {
-  constructor(private readonly client: SecretsManagerClient) {}
+  constructor(private readonly client: SecretsManagerClient | (() => Promise<SecretsManagerClient>) = secretsManagerClient) {}
+
+  private async sm(): Promise<SecretsManagerClient> {
+    return typeof this.client === 'function' ? this.client() : this.client;
+  }
 
   /** The secret's versions and labels, or undefined when the secret is gone. */
   async describe(secretId: string): Promise<SecretState | undefined> {
     try {
-      const out = await this.client.send(new DescribeSecretCommand({ SecretId: secretId }));
+      const out = await (await this.sm()).send(new (await secretsManagerSdk()).DescribeSecretCommand({ SecretId: secretId }));
       if (out.DeletedDate) return undefined;
       const stagesByVersion = new Map<string, string[]>();
       for (const [versionId, stages] of Object.entries(out.VersionIdsToStages ?? {})) stagesByVersion.set(versionId, stages);
@@ -87,7 +85,7 @@ export class SecretStore {
       for (const tag of out.Tags ?? []) if (tag.Key) tags[tag.Key] = tag.Value ?? '';
       return { arn: out.ARN ?? secretId, stagesByVersion, tags };
     } catch (err) {
-      if (err instanceof ResourceNotFoundException) return undefined;
+      if (isServiceError(err, 'ResourceNotFoundException')) return undefined;
       throw err;
     }
   }
@@ -95,32 +93,32 @@ export class SecretStore {
   /** Reads one version by id or by label; undefined when it does not exist or holds no value yet. */
   async read(secretId: string, selector: { versionId?: string; stage?: string }): Promise<StoredVersion | undefined> {
     try {
-      const out = await this.client.send(new GetSecretValueCommand({
+      const out = await (await this.sm()).send(new (await secretsManagerSdk()).GetSecretValueCommand({
         SecretId: secretId, VersionId: selector.versionId, VersionStage: selector.stage,
       }));
       return { versionId: out.VersionId!, record: parseRecord(out.SecretString) };
     } catch (err) {
-      if (err instanceof ResourceNotFoundException) return undefined;
+      if (isServiceError(err, 'ResourceNotFoundException')) return undefined;
       throw err;
     }
   }
 
   /** Writes a version; the same versionId and value twice is a no-op, as Secrets Manager guarantees. */
   async put(secretId: string, versionId: string, record: CredentialRecord, stages: string[]): Promise<void> {
-    await this.client.send(new PutSecretValueCommand({
+    await (await this.sm()).send(new (await secretsManagerSdk()).PutSecretValueCommand({
       SecretId: secretId, ClientRequestToken: versionId, SecretString: serializeRecord(record), VersionStages: stages,
     }));
   }
 
   /** Moves a label to a version; moving AWSCURRENT also moves AWSPREVIOUS to the version that had it. */
   async moveStage(secretId: string, stage: string, toVersionId: string, fromVersionId?: string): Promise<void> {
-    await this.client.send(new UpdateSecretVersionStageCommand({
+    await (await this.sm()).send(new (await secretsManagerSdk()).UpdateSecretVersionStageCommand({
       SecretId: secretId, VersionStage: stage, MoveToVersionId: toVersionId, RemoveFromVersionId: fromVersionId,
     }));
   }
 
   async removeStage(secretId: string, stage: string, fromVersionId: string): Promise<void> {
-    await this.client.send(new UpdateSecretVersionStageCommand({
+    await (await this.sm()).send(new (await secretsManagerSdk()).UpdateSecretVersionStageCommand({
       SecretId: secretId, VersionStage: stage, RemoveFromVersionId: fromVersionId,
     }));
   }

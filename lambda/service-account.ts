@@ -4,16 +4,9 @@
  * has no update call, so any change replaces it (a new physical id), and
  * CloudFormation deletes the old one at cleanup.
  */
-import {
-  ConflictException,
-  CreateWorkspaceServiceAccountCommand,
-  DeleteWorkspaceServiceAccountCommand,
-  ListWorkspaceServiceAccountsCommand,
-  ResourceNotFoundException,
-} from '@aws-sdk/client-grafana';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { ATTRIBUTES, LIMITS } from '../lib/private/contract';
-import { grafanaClient } from './clients';
+import { grafanaClient, grafanaSdk, isServiceError } from './clients';
 import { explainGrafanaError, parseRole, parseWorkspaceId, requireString } from './issuers/grafana';
 import { InputError, ServiceError } from './issuers/types';
 import { FAILED_CREATE_ID, Outcome } from './lifecycle';
@@ -55,12 +48,12 @@ function outcome(id: string): Outcome {
 async function createServiceAccount(spec: ServiceAccountSpec, replacing: string | undefined): Promise<string> {
   const { workspaceId, name, role } = spec;
   try {
-    const out = await grafanaClient().send(new CreateWorkspaceServiceAccountCommand({ workspaceId, name, grafanaRole: role as never }));
+    const out = await (await grafanaClient()).send(new (await grafanaSdk()).CreateWorkspaceServiceAccountCommand({ workspaceId, name, grafanaRole: role as never }));
     if (!out.id) throw new ServiceError(`CreateWorkspaceServiceAccount returned no id for ${name} in workspace ${workspaceId}`);
     log('info', 'created service account', { workspaceId, serviceAccountName: name, serviceAccountId: out.id, role });
     return out.id;
   } catch (err) {
-    if (!(err instanceof ConflictException)) throw explainGrafanaError(err, workspaceId, `Creating service account ${name}`);
+    if (!(isServiceError(err, 'ConflictException'))) throw explainGrafanaError(err, workspaceId, `Creating service account ${name}`);
     // A retried request finds the account it created; anything else holding the name is not ours to take.
     const existing = await findByName(workspaceId, name);
     if (existing && existing.id !== replacing && existing.role === role) {
@@ -75,7 +68,7 @@ async function createServiceAccount(spec: ServiceAccountSpec, replacing: string 
 async function findByName(workspaceId: string, name: string): Promise<{ id: string; role?: string } | undefined> {
   let nextToken: string | undefined;
   do {
-    const page = await grafanaClient().send(new ListWorkspaceServiceAccountsCommand({ workspaceId, nextToken }));
+    const page = await (await grafanaClient()).send(new (await grafanaSdk()).ListWorkspaceServiceAccountsCommand({ workspaceId, nextToken }));
     const hit = page.serviceAccounts?.find((sa) => sa.name === name);
     if (hit?.id) return { id: hit.id, role: hit.grafanaRole };
     nextToken = page.nextToken;
@@ -85,10 +78,10 @@ async function findByName(workspaceId: string, name: string): Promise<{ id: stri
 
 async function deleteServiceAccount(workspaceId: string, serviceAccountId: string): Promise<void> {
   try {
-    await grafanaClient().send(new DeleteWorkspaceServiceAccountCommand({ workspaceId, serviceAccountId }));
+    await (await grafanaClient()).send(new (await grafanaSdk()).DeleteWorkspaceServiceAccountCommand({ workspaceId, serviceAccountId }));
     log('info', 'deleted service account and, with it, its tokens', { workspaceId, serviceAccountId });
   } catch (err) {
-    if (err instanceof ResourceNotFoundException) return;
+    if (isServiceError(err, 'ResourceNotFoundException')) return;
     throw explainGrafanaError(err, workspaceId, `Deleting service account ${serviceAccountId}`);
   }
 }

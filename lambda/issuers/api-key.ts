@@ -1,12 +1,5 @@
 /** Amazon Managed Grafana workspace API keys (Grafana 8 to 10). */
-import {
-  ConflictException,
-  CreateWorkspaceApiKeyCommand,
-  DeleteWorkspaceApiKeyCommand,
-  ResourceNotFoundException,
-  ValidationException,
-} from '@aws-sdk/client-grafana';
-import { grafanaClient } from '../clients';
+import { grafanaClient, grafanaSdk, isServiceError } from '../clients';
 import { CredentialKind, LIMITS } from '../../lib/private/contract';
 import type { CredentialRecord } from '../secret-store';
 import {
@@ -34,7 +27,7 @@ export const apiKeyIssuer: Issuer = {
   async issue(definition: Definition, name: string): Promise<Issued> {
     const { workspaceId, keyRole, secondsToLive } = definition;
     try {
-      const out = await grafanaClient().send(new CreateWorkspaceApiKeyCommand({
+      const out = await (await grafanaClient()).send(new (await grafanaSdk()).CreateWorkspaceApiKeyCommand({
         workspaceId, keyName: name, keyRole, secondsToLive: Number(secondsToLive),
       }));
       if (!out.key) throw new ServiceError(`CreateWorkspaceApiKey returned no key for ${name} in workspace ${workspaceId}`);
@@ -44,8 +37,8 @@ export const apiKeyIssuer: Issuer = {
         fields: { keyName: name, keyRole, workspaceId },
       };
     } catch (err) {
-      if (err instanceof ConflictException) throw new NameInUseError(name);
-      if (err instanceof ValidationException) throw await explainRefusal(err, workspaceId);
+      if (isServiceError(err, 'ConflictException')) throw new NameInUseError(name);
+      if (isServiceError(err, 'ValidationException')) throw await explainRefusal(err, workspaceId);
       throw explainGrafanaError(err, workspaceId, `Creating API key ${name}`);
     }
   },
@@ -65,15 +58,15 @@ export const apiKeyIssuer: Issuer = {
 
 async function deleteKey(workspaceId: string, keyName: string): Promise<void> {
   try {
-    await grafanaClient().send(new DeleteWorkspaceApiKeyCommand({ workspaceId, keyName }));
+    await (await grafanaClient()).send(new (await grafanaSdk()).DeleteWorkspaceApiKeyCommand({ workspaceId, keyName }));
   } catch (err) {
-    if (err instanceof ResourceNotFoundException) return; // the key or its workspace is gone: revoked
+    if (isServiceError(err, 'ResourceNotFoundException')) return; // the key or its workspace is gone: revoked
     throw explainGrafanaError(err, workspaceId, `Deleting API key ${keyName}`);
   }
 }
 
 /** A refused CreateWorkspaceApiKey on Grafana 11+ means the workspace has no API keys at all. */
-async function explainRefusal(err: ValidationException, workspaceId: string): Promise<Error> {
+async function explainRefusal(err: unknown, workspaceId: string): Promise<Error> {
   const { grafanaVersion } = await describeWorkspace(workspaceId).catch(() => ({ grafanaVersion: undefined }));
   const major = grafanaMajorVersion(grafanaVersion);
   if (major !== undefined && major >= 11) {

@@ -1,8 +1,7 @@
 /** Pieces shared by the Amazon Managed Grafana issuers. */
 import * as https from 'https';
 import * as http from 'http';
-import { DescribeWorkspaceCommand } from '@aws-sdk/client-grafana';
-import { grafanaClient } from '../clients';
+import { grafanaClient, grafanaSdk } from '../clients';
 import { InputError, ServiceError } from './types';
 import { GRAFANA_ROLES, LIMITS, WORKSPACE_ID_PATTERN } from '../../lib/private/contract';
 
@@ -57,7 +56,7 @@ export function explainGrafanaError(err: unknown, workspaceId: string, action: s
 
 export async function describeWorkspace(workspaceId: string): Promise<{ endpoint?: string; grafanaVersion?: string }> {
   try {
-    const out = await grafanaClient().send(new DescribeWorkspaceCommand({ workspaceId }));
+    const out = await (await grafanaClient()).send(new (await grafanaSdk()).DescribeWorkspaceCommand({ workspaceId }));
     return { endpoint: out.workspace?.endpoint, grafanaVersion: out.workspace?.grafanaVersion };
   } catch (err) {
     throw explainGrafanaError(err, workspaceId, 'DescribeWorkspace');

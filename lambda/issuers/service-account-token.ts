@@ -1,12 +1,5 @@
 /** Grafana service-account tokens in Amazon Managed Grafana workspaces (Grafana 9 and later). */
-import {
-  ConflictException,
-  CreateWorkspaceServiceAccountTokenCommand,
-  DeleteWorkspaceServiceAccountTokenCommand,
-  ListWorkspaceServiceAccountTokensCommand,
-  ResourceNotFoundException,
-} from '@aws-sdk/client-grafana';
-import { grafanaClient } from '../clients';
+import { grafanaClient, grafanaSdk, isServiceError } from '../clients';
 import { CredentialKind, LIMITS } from '../../lib/private/contract';
 import type { CredentialRecord } from '../secret-store';
 import {
@@ -33,7 +26,7 @@ export const serviceAccountTokenIssuer: Issuer = {
   async issue(definition: Definition, name: string): Promise<Issued> {
     const { workspaceId, serviceAccountId, secondsToLive } = definition;
     try {
-      const out = await grafanaClient().send(new CreateWorkspaceServiceAccountTokenCommand({
+      const out = await (await grafanaClient()).send(new (await grafanaSdk()).CreateWorkspaceServiceAccountTokenCommand({
         workspaceId, serviceAccountId, name, secondsToLive: Number(secondsToLive),
       }));
       const token = out.serviceAccountToken;
@@ -44,8 +37,8 @@ export const serviceAccountTokenIssuer: Issuer = {
         fields: { tokenName: name, tokenId: token.id, serviceAccountId, workspaceId },
       };
     } catch (err) {
-      if (err instanceof ConflictException) throw new NameInUseError(name);
-      if (err instanceof ResourceNotFoundException) {
+      if (isServiceError(err, 'ConflictException')) throw new NameInUseError(name);
+      if (isServiceError(err, 'ResourceNotFoundException')) {
         throw new ServiceError(`Service account ${serviceAccountId} in workspace ${workspaceId} not found (ResourceNotFoundException): check serviceAccount and workspaceId`);
       }
       throw explainGrafanaError(err, workspaceId, `Creating service-account token ${name} for service account ${serviceAccountId}`);
@@ -85,12 +78,12 @@ async function listTokens(workspaceId: string, serviceAccountId: string): Promis
   let nextToken: string | undefined;
   try {
     do {
-      const page = await grafanaClient().send(new ListWorkspaceServiceAccountTokensCommand({ workspaceId, serviceAccountId, nextToken }));
+      const page = await (await grafanaClient()).send(new (await grafanaSdk()).ListWorkspaceServiceAccountTokensCommand({ workspaceId, serviceAccountId, nextToken }));
       for (const t of page.serviceAccountTokens ?? []) if (t.id && t.name) out.push({ id: t.id, name: t.name });
       nextToken = page.nextToken;
     } while (nextToken);
   } catch (err) {
-    if (err instanceof ResourceNotFoundException) return undefined;
+    if (isServiceError(err, 'ResourceNotFoundException')) return undefined;
     throw explainGrafanaError(err, workspaceId, `Listing tokens of service account ${serviceAccountId}`);
   }
   return out;
@@ -98,9 +91,9 @@ async function listTokens(workspaceId: string, serviceAccountId: string): Promis
 
 async function deleteToken(workspaceId: string, serviceAccountId: string, tokenId: string): Promise<void> {
   try {
-    await grafanaClient().send(new DeleteWorkspaceServiceAccountTokenCommand({ workspaceId, serviceAccountId, tokenId }));
+    await (await grafanaClient()).send(new (await grafanaSdk()).DeleteWorkspaceServiceAccountTokenCommand({ workspaceId, serviceAccountId, tokenId }));
   } catch (err) {
-    if (err instanceof ResourceNotFoundException) return; // the token, its account or its workspace is gone: revoked
+    if (isServiceError(err, 'ResourceNotFoundException')) return; // the token, its account or its workspace is gone: revoked
     throw explainGrafanaError(err, workspaceId, `Deleting token ${tokenId} of service account ${serviceAccountId}`);
   }
 }

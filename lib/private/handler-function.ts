@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 /** Where the prebuilt handler bundle lives, from the compiled package or from sources under test. */
 function handlerAssetDir(): string {
   const candidates = [path.join(__dirname, '..', '..', 'handler'), path.join(__dirname, '..', '..', 'dist', 'handler')];
-  const found = candidates.find((dir) => fs.existsSync(path.join(dir, 'index.js')));
+  const found = candidates.find((dir) => fs.existsSync(path.join(dir, 'index.mjs')));
   if (!found) {
     throw new Error(`The prebuilt handler bundle is missing (looked in ${candidates.join(', ')}): run 'npm run build' in the library`);
   }
