@@ -146,7 +146,10 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
       revoked.add(previous.versionId);
     }
     const name = credentialName(issuer.namePrefix(definition), event.RequestId);
-    await mint(deps, issuer, definition, { secretArn, name, versionId: versionIdFor(event.RequestId), stages: [Stage.CURRENT], generation: name });
+    await mint(deps, issuer, definition, {
+      secretArn, name, versionId: versionIdFor(event.RequestId), stages: [Stage.CURRENT], generation: name,
+      replaces: current?.record?.lifecycle.kind === issuer.kind ? current : undefined,
+    });
     generation = name;
     log('info', `reissued ${issuer.noun}`, { credentialName: name, replaces: incomingId, secretArn });
   }
@@ -251,6 +254,9 @@ export interface MintTarget {
   readonly stages: string[];
   readonly generation: string;
   readonly basedOnVersionId?: string;
+  /** The version this credential replaces as AWSCURRENT, if any. */
+  readonly replaces?: StoredVersion;
+  readonly verify?: { readonly enabled: boolean; readonly url?: string };
 }
 
 /**
@@ -282,6 +288,8 @@ export async function mint(deps: EngineDeps, issuer: Issuer, definition: Definit
     lifecycle: {
       kind: issuer.kind, generation: target.generation, definition,
       ...(target.basedOnVersionId ? { basedOnVersionId: target.basedOnVersionId } : {}),
+      ...(target.replaces?.record ? { predecessor: { versionId: target.replaces.versionId, fields: target.replaces.record.fields } } : {}),
+      ...(target.verify ? { verify: target.verify } : {}),
     },
   };
   deps.journal.minted(issuer, record);

@@ -9,6 +9,7 @@ import { SECRET_TAGS } from '../lib/private/contract';
 import { verifyToken } from './issuers/grafana';
 import type { Issuer } from './issuers/types';
 import { credentialName, EngineDeps, mint, revokeOrThrow, revokeQuietly } from './lifecycle';
+import { isServiceError } from './clients';
 import { describeError, log } from './log';
 import { SecretStore, SecretState, Stage, versionWithStage } from './secret-store';
 
@@ -86,15 +87,23 @@ async function createSecret(secretId: string, token: string, deps: EngineDeps, l
   // Overlap is AWSCURRENT and the new one; the credential behind AWSPREVIOUS is retired now.
   const previousId = versionWithStage(state, Stage.PREVIOUS);
   if (previousId && previousId !== currentId && previousId !== token) {
-    const previous = await store.read(secretId, { versionId: previousId });
-    if (previous?.record && issuer.nameOf(previous.record) !== issuer.nameOf(current.record)) {
-      await revokeOrThrow(issuer, previous.record, 'it is older than the overlap');
+    const predecessor = current.record.lifecycle.predecessor;
+    // The current record names the credential it replaced; read the version only if that is not what AWSPREVIOUS holds.
+    const retiring = predecessor?.versionId === previousId
+      ? { ...current.record, key: '', fields: predecessor.fields }
+      : (await store.read(secretId, { versionId: previousId }))?.record;
+    if (retiring && issuer.nameOf(retiring) !== issuer.nameOf(current.record)) {
+      await revokeOrThrow(issuer, retiring, 'it is older than the overlap');
     }
   }
 
+  const verifyEnabled = state.tags[SECRET_TAGS.verifyRotatedKey] !== 'false';
+  const url = state.tags[SECRET_TAGS.workspaceUrl] || current.record.lifecycle.verify?.url
+    || (verifyEnabled ? await issuer.workspaceUrl(definition) : undefined);
   const name = credentialName(issuer.namePrefix(definition), token);
   const record = await mint(deps, issuer, definition, {
     secretArn: secretId, name, versionId: token, stages: [Stage.PENDING], generation, basedOnVersionId: currentId,
+    replaces: current, verify: { enabled: verifyEnabled, ...(url ? { url } : {}) },
   });
   logStep('stored the new credential as AWSPENDING', { credentialName: issuer.nameOf(record), expiresAt: record.expiresAt });
 }
@@ -105,15 +114,20 @@ async function testSecret(secretId: string, token: string, deps: EngineDeps, log
   if (!pending?.record) throw new RotationError('testSecret', secretId, `version ${token} holds no credential written by this library`);
   const record = pending.record;
   const issuer = deps.issuerFor(record.lifecycle.kind);
-  const state = await describeOrFail(store, 'testSecret', secretId);
-  if (state.tags[SECRET_TAGS.verifyRotatedKey] === 'false') {
+  // Our createSecret recorded how to verify; a version written otherwise falls back to the secret's tags.
+  let verify = record.lifecycle.verify;
+  if (!verify) {
+    const tags = (await describeOrFail(store, 'testSecret', secretId)).tags;
+    verify = { enabled: tags[SECRET_TAGS.verifyRotatedKey] !== 'false', url: tags[SECRET_TAGS.workspaceUrl] || undefined };
+  }
+  if (!verify.enabled) {
     return logStep('verification is off (verifyRotatedKey: false)', { credentialName: issuer.nameOf(record) });
   }
-  const baseUrl = state.tags[SECRET_TAGS.workspaceUrl] || await issuer.workspaceUrl(record.lifecycle.definition);
+  const baseUrl = verify.url || await issuer.workspaceUrl(record.lifecycle.definition);
   try {
     await verifyToken(baseUrl, record.key, `${issuer.noun} ${issuer.nameOf(record)}`);
   } catch (err) {
-    await abandonPending(deps, issuer, secretId, token, state);
+    await abandonPending(deps, issuer, secretId, token, await describeOrFail(store, 'testSecret', secretId));
     throw new RotationError('testSecret', secretId, `${describeError(err)}; the pending credential was discarded and AWSCURRENT is unchanged`);
   }
   logStep('the new credential works', { credentialName: issuer.nameOf(record) });
@@ -121,14 +135,23 @@ async function testSecret(secretId: string, token: string, deps: EngineDeps, log
 
 async function finishSecret(secretId: string, token: string, deps: EngineDeps, logStep: StepLog): Promise<void> {
   const { store } = deps;
-  const state = await describeOrFail(store, 'finishSecret', secretId);
-  const currentId = versionWithStage(state, Stage.CURRENT);
-  if (currentId === token) return logStep('already finished: this version is AWSCURRENT');
   const pending = await store.read(secretId, { versionId: token });
   if (!pending?.record) throw new RotationError('finishSecret', secretId, `version ${token} holds no credential written by this library`);
   const issuer = deps.issuerFor(pending.record.lifecycle.kind);
   const basedOn = pending.record.lifecycle.basedOnVersionId;
-  if (basedOn && basedOn !== currentId) {
+  if (basedOn) {
+    // Compare-and-swap: Secrets Manager refuses the move if AWSCURRENT is no longer where this rotation started.
+    try {
+      await store.moveStage(secretId, Stage.CURRENT, token, basedOn);
+      return logStep('promoted to AWSCURRENT; the outgoing credential stays valid as AWSPREVIOUS', { credentialName: issuer.nameOf(pending.record) });
+    } catch (err) {
+      if (!isServiceError(err, 'InvalidParameterException') && !isServiceError(err, 'InvalidRequestException')) throw err;
+    }
+  }
+  const state = await describeOrFail(store, 'finishSecret', secretId);
+  const currentId = versionWithStage(state, Stage.CURRENT);
+  if (currentId === token) return logStep('already finished: this version is AWSCURRENT');
+  if (basedOn) {
     // The stack reissued the credential while this rotation ran; promoting ours would undo that.
     await abandonPending(deps, issuer, secretId, token, state);
     return logStep('superseded: AWSCURRENT changed during rotation; the new credential was discarded', { credentialName: issuer.nameOf(pending.record) });

@@ -22,6 +22,13 @@ export interface LifecycleMeta {
   readonly definition: Record<string, string>;
   /** Version that was AWSCURRENT when rotation created this one. */
   readonly basedOnVersionId?: string;
+  /**
+   * The credential this one replaced: its version and non-secret fields. The
+   * next rotation retires it without reading that version again.
+   */
+  readonly predecessor?: { readonly versionId: string; readonly fields: Record<string, string> };
+  /** How rotation checks this credential; copied from the secret's tags, the URL resolved once. */
+  readonly verify?: { readonly enabled: boolean; readonly url?: string };
 }
 
 /** The secret's JSON. `key` is the token; the other fields are the issuer's, plus `expiresAt`. */
