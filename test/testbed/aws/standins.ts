@@ -204,6 +204,14 @@ export class AwsStandIns {
     this.attachStage(s, 'AWSPENDING', v);
   }
 
+  /**
+   * A Secrets Manager call made by CloudFormation itself (creating or deleting
+   * the stack's secrets): not counted, never faulted.
+   */
+  cloudFormationCall(op: string, input: Record<string, unknown>): any {
+    return this.secretsManager(op, input);
+  }
+
   counts(): Record<string, number> { return Object.fromEntries(this.counters); }
   resetCounts(): void { this.counters.clear(); this.calls.length = 0; }
   callLog(): CallRecord[] { return [...this.calls]; }

@@ -1,0 +1,226 @@
+/**
+ * WorkspaceApiKey's CloudFormation lifecycle, end to end: the real bundled
+ * handler, in its own process per event, against the stand-ins.
+ */
+import { Duration } from 'aws-cdk-lib';
+import { GrafanaRole, WorkspaceApiKey, WorkspaceApiKeyProps } from '../../lib';
+import type { AwsStandIns } from '../testbed/aws/standins';
+import type { CfnDriver } from '../testbed/cfn/driver';
+import { apiOrg, assertNoLeaks, newStack, versionWith, withBed } from './harness';
+
+let standins: AwsStandIns;
+let driver: CfnDriver;
+let stop: () => Promise<void>;
+let ws: string;
+
+const callsByEvent: Record<string, Record<string, number>> = {};
+
+beforeEach(async () => {
+  ({ standins, driver, stop } = await withBed());
+  ws = standins.addWorkspace().id;
+});
+afterEach(async () => {
+  assertNoLeaks(standins, driver);
+  await stop();
+});
+afterAll(() => {
+  // Calls per lifecycle event, for the closing note and the benchmarks.
+  process.stdout.write(`calls per lifecycle event: ${JSON.stringify(callsByEvent)}\n`);
+});
+
+function keyStack(props: Partial<WorkspaceApiKeyProps> = {}, workspaceId = ws) {
+  const stack = newStack();
+  new WorkspaceApiKey(stack, 'Key', { workspaceId, ...props });
+  return stack;
+}
+
+const secret = () => driver.secretArn('KeySecret');
+const current = () => versionWith(standins, secret())!.value;
+const lastCalls = (requestType: string) => [...driver.records].reverse().find((r) => r.requestType === requestType)!.calls;
+
+test('1. create: AWSCURRENT holds a working key with the requested role and lifetime; exactly one key exists', async () => {
+  const result = await driver.deploy(keyStack({ keyRole: GrafanaRole.EDITOR, timeToLive: Duration.days(7) }));
+  expect(result).toMatchObject({ ok: true });
+  const value = current();
+  expect(value).toMatchObject({ keyRole: 'EDITOR', workspaceId: ws, keyName: expect.stringMatching(/^E2EStack-Key.*-[0-9a-f]{10}$/) });
+  expect(await apiOrg(standins, value.key)).toBe(200);
+  const live = standins.liveKeys(ws);
+  expect(live).toHaveLength(1);
+  expect(live[0]).toMatchObject({ name: value.keyName, role: 'EDITOR' });
+  expect(live[0].expiresAt - standins.clock.now()).toBe(7 * 86400 * 1000);
+  expect(Date.parse(value.expiresAt)).toBeGreaterThan(Date.now() + 7 * 86400 * 1000 - 60_000);
+  expect(driver.attribute(driver.logicalIdsOfType('Custom::GrafanaWorkspaceApiKey')[0], 'CredentialName')).toBe(value.keyName);
+  callsByEvent.create = lastCalls('Create');
+  expect(callsByEvent.create).toEqual({ CreateWorkspaceApiKey: 1, PutSecretValue: 1 });
+});
+
+test.each([
+  ['keyRole', { keyRole: GrafanaRole.ADMIN }],
+  ['timeToLive', { timeToLive: Duration.days(10) }],
+  ['keyNamePrefix', { keyNamePrefix: 'renamed' }],
+])('2. an update of %s issues and stores a new key before deleting the old; one key after cleanup', async (_name, change) => {
+  await driver.deploy(keyStack());
+  const before = current();
+  standins.resetCounts();
+  expect(await driver.deploy(keyStack(change))).toMatchObject({ ok: true });
+  const after = current();
+  expect(after.keyName).not.toBe(before.keyName);
+  expect(await apiOrg(standins, after.key)).toBe(200);
+  expect(await apiOrg(standins, before.key)).toBe(401);
+  const ops = standins.callLog().map((c) => c.op);
+  expect(ops.indexOf('PutSecretValue')).toBeLessThan(ops.indexOf('DeleteWorkspaceApiKey'));
+  expect(standins.liveKeys(ws).map((k) => k.name)).toEqual([after.keyName]);
+  if (_name === 'keyRole') {
+    callsByEvent.reissuingUpdate = lastCalls('Update');
+    callsByEvent.cleanupDelete = lastCalls('Delete');
+  }
+});
+
+test('3. an update that changes nothing about the key issues nothing', async () => {
+  await driver.deploy(keyStack());
+  const before = current();
+  standins.resetCounts();
+  expect(await driver.deploy(keyStack({ rotateAfter: Duration.days(20), workspaceUrl: standins.grafanaHttpsUrl }))).toMatchObject({ ok: true });
+  expect(standins.counts().CreateWorkspaceApiKey ?? 0).toBe(0);
+  expect(current().keyName).toBe(before.keyName);
+  expect(standins.liveKeys(ws)).toHaveLength(1);
+});
+
+test('4. an update rolled back leaves the original, working key and no orphan', async () => {
+  await driver.deploy(keyStack());
+  const original = current();
+  const result = await driver.deploy(keyStack({ keyRole: GrafanaRole.ADMIN }), { failAfterUpdates: true });
+  expect(result.ok).toBe(false);
+  const after = current();
+  expect(after.keyName).toBe(original.keyName);
+  expect(after.keyRole).toBe('VIEWER');
+  expect(await apiOrg(standins, after.key)).toBe(200);
+  expect(standins.liveKeys(ws).map((k) => k.name)).toEqual([original.keyName]);
+  expect(driver.physicalId(driver.logicalIdsOfType('Custom::GrafanaWorkspaceApiKey')[0])).toBe(original.keyName);
+  // The stack still works afterwards: a later real update and a delete leave nothing behind.
+  expect(await driver.deploy(keyStack({ keyRole: GrafanaRole.EDITOR }))).toMatchObject({ ok: true });
+  expect(standins.liveKeys(ws)).toHaveLength(1);
+  await driver.destroy();
+  expect(standins.existingKeys()).toHaveLength(0);
+});
+
+test('4b. a rollback after the update itself failed keeps the original key', async () => {
+  await driver.deploy(keyStack());
+  const original = current();
+  standins.denyAccess('CreateWorkspaceApiKey');
+  const result = await driver.deploy(keyStack({ keyRole: GrafanaRole.ADMIN }));
+  standins.denyAccess('CreateWorkspaceApiKey', false);
+  expect(result.ok).toBe(false);
+  expect(result.failures[0]).toMatch(/AccessDeniedException/);
+  expect(current().keyName).toBe(original.keyName);
+  expect(standins.liveKeys(ws).map((k) => k.name)).toEqual([original.keyName]);
+});
+
+test('5. replacement: a new workspace gets a new key; the old workspace\'s key is deleted at cleanup', async () => {
+  await driver.deploy(keyStack());
+  const ws2 = standins.addWorkspace().id;
+  expect(await driver.deploy(keyStack({}, ws2))).toMatchObject({ ok: true });
+  expect(standins.existingKeys(ws)).toHaveLength(0);
+  expect(standins.liveKeys(ws2)).toHaveLength(1);
+  expect(current().workspaceId).toBe(ws2);
+});
+
+test('6. delete removes every key; a key already gone counts as deleted', async () => {
+  await driver.deploy(keyStack());
+  const stackKey = current();
+  standins.resetCounts();
+  expect(await driver.destroy()).toMatchObject({ ok: true });
+  expect(standins.existingKeys()).toHaveLength(0);
+  callsByEvent.delete = lastCalls('Delete');
+  expect(Object.values(callsByEvent.delete).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(3);
+  expect(await apiOrg(standins, stackKey.key)).toBe(401);
+
+  // Already gone: delete the key behind the handler's back, then delete the stack.
+  const { driver: d2, standins: s2, stop: stop2 } = await withBed();
+  try {
+    const ws3 = s2.addWorkspace().id;
+    const stack = newStack();
+    new WorkspaceApiKey(stack, 'Key', { workspaceId: ws3 });
+    await d2.deploy(stack);
+    s2.setGrafanaVersion(ws3, '10.4');
+    const name = versionWith(s2, d2.secretArn('KeySecret'))!.value.keyName;
+    (s2 as any).workspaces.get(ws3).apiKeys.get(name).deleted = true;
+    (s2 as any).workspaces.get(ws3).apiKeys.delete(name);
+    expect(await d2.destroy()).toMatchObject({ ok: true });
+  } finally {
+    await stop2();
+  }
+});
+
+test.each([
+  ['an unknown workspace', (): string => 'g-ffffffffff', /Workspace g-ffffffffff.*ResourceNotFoundException.*check workspaceId/],
+  ['denied access', (): string => { standins.denyAccess('CreateWorkspaceApiKey'); return ws; }, new RegExp('AccessDeniedException')],
+  ['an exhausted quota', (): string => { standins.setQuota(ws, 0); return ws; }, /ServiceQuotaExceededException.*delete unused keys/],
+  ['Grafana 11', (): string => { standins.setGrafanaVersion(ws, '11.0'); return ws; }, /Grafana 11\.0, which has no API keys.*WorkspaceServiceAccountToken/],
+])('7. a failed create (%s) answers FAILED with a clear reason, and the Delete that follows touches nothing', async (_label, arrange, reason) => {
+  const workspaceId = arrange();
+  const result = await driver.deploy(keyStack({}, workspaceId));
+  expect(result.ok).toBe(false);
+  expect(result.failures[0]).toMatch(reason);
+  if (workspaceId !== 'g-ffffffffff') expect(result.failures[0]).toContain(workspaceId);
+  const del = driver.records.find((r) => r.requestType === 'Delete')!;
+  expect(del.response?.Status).toBe('SUCCESS');
+  expect(del.calls).toEqual({});
+  expect(standins.existingKeys()).toHaveLength(0);
+});
+
+test('8. every event delivered twice ends as if delivered once', async () => {
+  expect(await driver.deploy(keyStack(), { duplicateEvents: true })).toMatchObject({ ok: true });
+  expect(standins.liveKeys(ws)).toHaveLength(1);
+  const first = current();
+  expect(await driver.deploy(keyStack({ keyRole: GrafanaRole.EDITOR }), { duplicateEvents: true })).toMatchObject({ ok: true });
+  expect(standins.liveKeys(ws)).toHaveLength(1);
+  expect(current().keyName).not.toBe(first.keyName);
+  expect(standins.counts().CreateWorkspaceApiKey).toBe(3); // create, reissue, and the retried reissue's Conflict
+  expect(await driver.destroy({ duplicateEvents: true })).toMatchObject({ ok: true });
+  expect(standins.existingKeys()).toHaveLength(0);
+});
+
+test.each([['throttle'], ['serverError']] as const)('9. %s that passes succeeds; that persists answers FAILED, leaving nothing', async (kind) => {
+  standins.faults.add({ operation: 'CreateWorkspaceApiKey', kind, times: 2 });
+  standins.faults.add({ operation: 'PutSecretValue', kind, times: 1 });
+  expect(await driver.deploy(keyStack())).toMatchObject({ ok: true });
+  expect(standins.liveKeys(ws)).toHaveLength(1);
+  await driver.destroy();
+
+  standins.faults.add({ operation: 'CreateWorkspaceApiKey', kind, times: Infinity });
+  const started = Date.now();
+  const result = await driver.deploy(keyStack());
+  expect(result.ok).toBe(false);
+  expect(result.failures[0]).toMatch(kind === 'throttle' ? /ThrottlingException.*retries were exhausted/ : /InternalServerException/);
+  expect(Date.now() - started).toBeLessThan(30_000);
+  expect(standins.existingKeys()).toHaveLength(0);
+});
+
+test('9b. a PutSecretValue that keeps failing revokes the key it could not store', async () => {
+  standins.faults.add({ operation: 'PutSecretValue', kind: 'serverError', times: Infinity });
+  const result = await driver.deploy(keyStack());
+  expect(result.ok).toBe(false);
+  expect(result.failures[0]).toMatch(/was revoked/);
+  expect(standins.existingKeys()).toHaveLength(0);
+});
+
+test('10. a hanging API ends in FAILED before the function times out, and revokes what it issued', async () => {
+  const { standins: s, driver: d, stop: stopBed } = await withBed({ lambdaTimeoutMs: 8000 });
+  try {
+    const w = s.addWorkspace().id;
+    s.faults.add({ operation: 'PutSecretValue', kind: 'hang', times: Infinity });
+    const stack = newStack();
+    new WorkspaceApiKey(stack, 'Key', { workspaceId: w });
+    const result = await d.deploy(stack);
+    expect(result.ok).toBe(false);
+    expect(result.failures[0]).toMatch(/Timed out after \d+ s waiting for AWS/);
+    const create = d.records.find((r) => r.requestType === 'Create')!;
+    expect(create.invocation.timedOut).toBe(false);
+    expect(create.invocation.durationMs).toBeLessThan(8000);
+    expect(s.existingKeys(w)).toHaveLength(0);
+    assertNoLeaks(s, d);
+  } finally {
+    await stopBed();
+  }
+});
