@@ -20,8 +20,11 @@ beforeEach(async () => {
   ws = standins.addWorkspace().id;
 });
 afterEach(async () => {
-  assertNoLeaks(standins, driver);
-  await stop();
+  try {
+    assertNoLeaks(standins, driver);
+  } finally {
+    await stop();
+  }
 });
 afterAll(() => {
   // Calls per lifecycle event, for the closing note and the benchmarks.
