@@ -1,0 +1,157 @@
+/**
+ * Rotation end to end: Secrets Manager's four steps, each in its own process,
+ * against the stand-ins, together with stack updates and deletes.
+ */
+import { Duration } from 'aws-cdk-lib';
+import { GrafanaRole, WorkspaceApiKey, WorkspaceApiKeyProps } from '../../lib';
+import type { AwsStandIns } from '../testbed/aws/standins';
+import type { CfnDriver } from '../testbed/cfn/driver';
+import { rotate } from '../testbed/cfn/rotation';
+import { apiOrg, assertNoLeaks, newStack, versionWith, withBed } from './harness';
+
+let standins: AwsStandIns;
+let driver: CfnDriver;
+let stop: () => Promise<void>;
+let ws: string;
+
+beforeEach(async () => {
+  ({ standins, driver, stop } = await withBed());
+  ws = standins.addWorkspace().id;
+});
+afterEach(async () => {
+  try {
+    assertNoLeaks(standins, driver);
+  } finally {
+    await stop();
+  }
+});
+
+function keyStack(props: Partial<WorkspaceApiKeyProps> = {}) {
+  const stack = newStack();
+  new WorkspaceApiKey(stack, 'Key', { workspaceId: ws, timeToLive: Duration.days(7), ...props });
+  return stack;
+}
+const secret = () => driver.secretArn('KeySecret');
+const stage = (s: string) => versionWith(standins, secret(), s)?.value;
+
+test('a full rotation: the new key works, the old one still works as AWSPREVIOUS', async () => {
+  await driver.deploy(keyStack());
+  const before = stage('AWSCURRENT')!;
+  standins.resetCounts();
+  const outcome = await rotate(driver, standins, secret());
+  expect(outcome).toMatchObject({ ok: true });
+  const after = stage('AWSCURRENT')!;
+  expect(after.keyName).not.toBe(before.keyName);
+  expect(after.keyRole).toBe('VIEWER');
+  expect(await apiOrg(standins, after.key)).toBe(200);
+  expect(stage('AWSPREVIOUS')!.keyName).toBe(before.keyName);
+  expect(await apiOrg(standins, before.key)).toBe(200);
+  expect(standins.liveKeys(ws)).toHaveLength(2);
+  const versions = standins.secret(secret())!.versions.filter((v) => v.stages.includes('AWSPENDING'));
+  expect(versions.every((v) => v.stages.includes('AWSCURRENT'))).toBe(true);
+  process.stdout.write(`calls for the first rotation: ${JSON.stringify(standins.counts())}\n`);
+  standins.resetCounts();
+  await rotate(driver, standins, secret());
+  process.stdout.write(`calls for a later rotation: ${JSON.stringify(standins.counts())}\n`);
+});
+
+test('every step invoked twice: one new key, same end state', async () => {
+  await driver.deploy(keyStack());
+  standins.resetCounts();
+  expect(await rotate(driver, standins, secret(), { repeatEachStep: true })).toMatchObject({ ok: true });
+  expect(standins.liveKeys(ws)).toHaveLength(2);
+  expect(await apiOrg(standins, stage('AWSCURRENT')!.key)).toBe(200);
+});
+
+test('testSecret fails when the key is revoked between steps; AWSCURRENT is unchanged and working', async () => {
+  await driver.deploy(keyStack());
+  const before = stage('AWSCURRENT')!;
+  const outcome = await rotate(driver, standins, secret(), {
+    between: async (step, token) => {
+      if (step !== 'testSecret') return;
+      const pending = JSON.parse(standins.secret(secret())!.versions.find((v) => v.versionId === token)!.secretString!);
+      (standins as any).workspaces.get(ws).apiKeys.get(pending.keyName).deleted = true; // revoked out of band
+    },
+  });
+  expect(outcome).toMatchObject({ ok: false, failedStep: 'testSecret' });
+  expect(outcome.error).toMatch(/Rotation step testSecret of secret arn:aws:secretsmanager:.*rejected.*HTTP 401.*AWSCURRENT is unchanged/);
+  expect(stage('AWSCURRENT')!.keyName).toBe(before.keyName);
+  expect(await apiOrg(standins, before.key)).toBe(200);
+  expect(standins.secret(secret())!.versions.some((v) => v.stages.includes('AWSPENDING'))).toBe(false);
+  // The next rotation starts cleanly and succeeds.
+  expect(await rotate(driver, standins, secret())).toMatchObject({ ok: true });
+  expect(await apiOrg(standins, stage('AWSCURRENT')!.key)).toBe(200);
+});
+
+test('three rotations: never more than two live keys; delete afterwards leaves none', async () => {
+  await driver.deploy(keyStack());
+  for (let i = 0; i < 3; i++) {
+    let most = 0;
+    const outcome = await rotate(driver, standins, secret(), { between: async () => { most = Math.max(most, standins.liveKeys(ws).length); } });
+    expect(outcome.ok).toBe(true);
+    most = Math.max(most, standins.liveKeys(ws).length);
+    expect(most).toBeLessThanOrEqual(2);
+  }
+  expect(standins.existingKeys(ws)).toHaveLength(2);
+  await driver.destroy();
+  expect(standins.existingKeys()).toHaveLength(0);
+});
+
+test('a crash in the middle of createSecret is recovered by the next rotation with the same token', async () => {
+  await driver.deploy(keyStack());
+  // The new key is issued, then the process dies while storing it.
+  standins.faults.add({ operation: 'PutSecretValue', kind: 'delay', delayMs: 3000 });
+  const first = await rotate(driver, standins, secret(), { crashDuring: 'createSecret', crashAfterMs: 1500 });
+  expect(first.ok).toBe(false);
+  expect(standins.liveKeys(ws)).toHaveLength(2); // the unstored key exists for now
+  const second = await rotate(driver, standins, secret());
+  expect(second.ok).toBe(true);
+  expect(second.token).toBe(first.token);
+  expect(standins.liveKeys(ws).length).toBeLessThanOrEqual(2);
+  expect(await apiOrg(standins, stage('AWSCURRENT')!.key)).toBe(200);
+  await driver.destroy();
+  expect(standins.existingKeys()).toHaveLength(0);
+});
+
+test('a rotation followed by a stack update that reissues: one key after cleanup', async () => {
+  await driver.deploy(keyStack());
+  await rotate(driver, standins, secret());
+  expect(await driver.deploy(keyStack({ keyRole: GrafanaRole.EDITOR }))).toMatchObject({ ok: true });
+  const live = standins.liveKeys(ws);
+  expect(live).toHaveLength(1);
+  expect(live[0].role).toBe('EDITOR');
+  expect(stage('AWSCURRENT')!.keyName).toBe(live[0].name);
+  await driver.destroy();
+  expect(standins.existingKeys()).toHaveLength(0);
+});
+
+test('a stack update during a rotation wins; the rotation discards its key and nothing is orphaned', async () => {
+  await driver.deploy(keyStack());
+  const outcome = await rotate(driver, standins, secret(), {
+    between: async (step) => {
+      if (step === 'finishSecret') expect(await driver.deploy(keyStack({ keyRole: GrafanaRole.ADMIN }))).toMatchObject({ ok: true });
+    },
+  });
+  expect(outcome.ok).toBe(true);
+  const live = standins.liveKeys(ws);
+  expect(live).toHaveLength(1);
+  expect(live[0].role).toBe('ADMIN');
+  expect(stage('AWSCURRENT')!.keyRole).toBe('ADMIN');
+  await driver.destroy();
+  expect(standins.existingKeys()).toHaveLength(0);
+});
+
+test('verifyRotatedKey: false skips the check; workspaceUrl is used when given', async () => {
+  await driver.deploy(keyStack({ verifyRotatedKey: false }));
+  standins.resetCounts();
+  expect(await rotate(driver, standins, secret())).toMatchObject({ ok: true });
+  expect(standins.counts().GrafanaApiOrg ?? 0).toBe(0);
+  expect(standins.counts().DescribeWorkspace ?? 0).toBe(0);
+  await driver.destroy();
+
+  await driver.deploy(keyStack({ workspaceUrl: standins.grafanaHttpsUrl }));
+  standins.resetCounts();
+  expect(await rotate(driver, standins, secret())).toMatchObject({ ok: true });
+  expect(standins.counts()).toMatchObject({ GrafanaApiOrg: 1 });
+  expect(standins.counts().DescribeWorkspace ?? 0).toBe(0);
+});
