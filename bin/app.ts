@@ -1,29 +1,39 @@
 #!/usr/bin/env node
 /**
- * Example app: one Grafana API key for the workspace given with
- * `-c workspaceId=g-0123456789`. Without it, a placeholder id lets
+ * Example app: a Grafana API key and a service-account token for the workspace
+ * given with `-c workspaceId=g-0123456789`. Without it, a placeholder id lets
  * `npx cdk synth` work with no AWS account.
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { GrafanaRole, WorkspaceApiKey } from '../lib';
+import { GrafanaRole, WorkspaceApiKey, WorkspaceServiceAccount } from '../lib';
 
 export const PLACEHOLDER_WORKSPACE_ID = 'g-0123456789';
 
-export function buildExampleStack(app: App, workspaceId: string): Stack {
+export interface ExampleOptions {
+  /** Role of the dashboards key. @default GrafanaRole.EDITOR */
+  readonly keyRole?: GrafanaRole;
+}
+
+export function buildExampleStack(app: App, workspaceId: string, options: ExampleOptions = {}): Stack {
   const stack = new Stack(app, 'GrafanaCredentialsExample', {
-    description: 'Example: an Amazon Managed Grafana API key kept in Secrets Manager (cdk-grafana-credentials)',
+    description: 'Example: Amazon Managed Grafana credentials kept in Secrets Manager (cdk-grafana-credentials)',
   });
+  // An API key (Grafana 8 to 10) for a dashboard publisher.
   const key = new WorkspaceApiKey(stack, 'DashboardsKey', {
     workspaceId,
-    keyRole: GrafanaRole.EDITOR,
+    keyRole: options.keyRole ?? GrafanaRole.EDITOR,
     timeToLive: Duration.days(30),
   });
-  // A consumer: any principal that needs the key gets read access to the secret, nothing more.
-  const consumer = new iam.Role(stack, 'DashboardPublisherRole', {
-    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-  });
-  key.grantRead(consumer);
+  // A service account and its token (Grafana 9 and later) for read-only reporting.
+  const reporting = new WorkspaceServiceAccount(stack, 'Reporting', { workspaceId, grafanaRole: GrafanaRole.VIEWER });
+  const token = reporting.addToken('ReportingToken', { timeToLive: Duration.days(7) });
+
+  // Consumers get read access to one secret each, nothing more.
+  const publisher = new iam.Role(stack, 'DashboardPublisherRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+  key.grantRead(publisher);
+  const reporter = new iam.Role(stack, 'ReporterRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+  token.grantRead(reporter);
   return stack;
 }
 

@@ -20,6 +20,7 @@ export function packageRoot(): string {
 }
 
 const RUNNER = path.join(packageRoot(), 'test', 'testbed', 'cfn', 'invoke-runner.js');
+const CLOCK_PRELOAD = path.join(packageRoot(), 'test', 'testbed', 'cfn', 'clock-preload.js');
 
 export interface FunctionSpec {
   readonly functionName: string;
@@ -64,6 +65,7 @@ export class LambdaHost {
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
         AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
         NODE_NO_WARNINGS: '1',
+        NODE_OPTIONS: `--require ${CLOCK_PRELOAD}`,
         ...fn.environment,
         ...this.baseEnv(),
       },

@@ -1,0 +1,13 @@
+/** `npm run demo` is the README's first command: it must keep working and exit 0. */
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+
+test('the demo deploys, updates, rotates and deletes the example app without a misbehaving step', () => {
+  const root = path.join(__dirname, '..', '..');
+  const out = spawnSync(process.execPath, [path.join(root, 'dist', 'test', 'testbed', 'demo.js')], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  expect(out.stdout).toContain('1. create');
+  expect(out.stdout).toContain('3. rotation');
+  expect(out.stdout).toMatch(/demo: every step behaved/);
+  expect(out.stdout).not.toMatch(/FAIL/);
+  expect(out.status).toBe(0);
+});

@@ -1,0 +1,123 @@
+/**
+ * `npm run demo`: deploys the example app (bin/app.ts) into local stand-ins of
+ * Amazon Managed Grafana and Secrets Manager with the real, bundled handler,
+ * and shows each step as it happens. No AWS account needed. Tokens are only
+ * ever shown masked. Exits non-zero if any step misbehaves.
+ */
+import * as fs from 'fs';
+import * as https from 'https';
+import { App } from 'aws-cdk-lib';
+import { buildExampleStack } from '../../bin/app';
+import { GrafanaRole } from '../../lib';
+import { AwsStandIns } from './aws/standins';
+import { CfnDriver } from './cfn/driver';
+import { rotate } from './cfn/rotation';
+
+const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+const say = (s = '') => process.stdout.write(`${s}\n`);
+let problems = 0;
+function check(ok: boolean, what: string): void {
+  say(`    ${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!ok) problems++;
+}
+
+function mask(token: string): string {
+  return `${token.slice(0, 4)}…(${token.length} chars, masked)`;
+}
+
+function apiOrg(s: AwsStandIns, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    https.get(`${s.grafanaHttpsUrl}/api/org`, { headers: { authorization: `Bearer ${token}` }, ca: fs.readFileSync(s.caCertPath) }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).on('error', reject);
+  });
+}
+
+function current(s: AwsStandIns, secretArn: string, stage = 'AWSCURRENT'): Record<string, string> {
+  const v = s.secret(secretArn)!.versions.find((x) => x.stages.includes(stage));
+  return JSON.parse(v!.secretString!);
+}
+
+function calls(s: AwsStandIns): string {
+  const c = s.counts();
+  delete c.GrafanaApiOrg;
+  const total = Object.values(c).reduce((a, b) => a + b, 0);
+  return `${total} AWS calls: ${Object.entries(c).map(([k, v]) => `${k}×${v}`).join(', ') || 'none'}`;
+}
+
+async function show(s: AwsStandIns, label: string, secretArn: string): Promise<string> {
+  const v = current(s, secretArn);
+  const name = v.keyName ?? v.tokenName;
+  const role = v.keyRole ?? `${s.liveKeys().find((k) => k.name === name)?.role} (its service account's)`;
+  say(`    ${label}: ${name}  role ${role}  expires ${v.expiresAt}`);
+  say(`      secret ${secretArn.split(':').pop()}  AWSCURRENT ${mask(v.key)}`);
+  const status = await apiOrg(s, v.key);
+  check(status === 200, `GET /api/org with this ${label} answers ${status}`);
+  return v.key;
+}
+
+async function main() {
+  const started = Date.now();
+  say(bold('grafana-credentials demo: the example app, deployed into local AWS stand-ins'));
+  const standins = await AwsStandIns.start({ startTime: Date.now() });
+  const workspace = standins.addWorkspace({ grafanaVersion: '10.4' });
+  say(`  stand-ins on ${standins.url} (Grafana control plane, Secrets Manager) and ${standins.grafanaHttpsUrl} (workspace HTTP API)`);
+  say(`  workspace ${workspace.id}, Grafana 10.4`);
+  const driver = await CfnDriver.start(standins, { serviceTimeoutMs: 30_000 });
+  const stack = (role?: GrafanaRole) => buildExampleStack(new App({ context: { 'aws:cdk:enable-asset-metadata': true } }), workspace.id, { keyRole: role });
+  try {
+    say();
+    say(bold('1. create: cdk deploy'));
+    let result = await driver.deploy(stack());
+    check(result.ok, `stack ${result.status}${result.failures.length ? `: ${result.failures.join('; ')}` : ''}`);
+    say(`    ${calls(standins)}`);
+    const keySecret = driver.secretArn('DashboardsKeySecret');
+    const tokenSecret = driver.secretArn('ReportingReportingTokenSecret');
+    const firstKey = await show(standins, 'API key', keySecret);
+    await show(standins, 'service-account token', tokenSecret);
+    check(standins.liveKeys(workspace.id).length === 2, `${standins.liveKeys(workspace.id).length} credentials exist in the workspace`);
+
+    say();
+    say(bold('2. update: the key\'s role changes from EDITOR to ADMIN, so it is reissued'));
+    standins.resetCounts();
+    result = await driver.deploy(stack(GrafanaRole.ADMIN));
+    check(result.ok, `stack ${result.status}`);
+    say(`    ${calls(standins)}`);
+    const secondKey = await show(standins, 'API key', keySecret);
+    check(await apiOrg(standins, firstKey) === 401, 'the replaced key was deleted at cleanup (401)');
+    check(standins.liveKeys(workspace.id).length === 2, 'still exactly one key per credential');
+
+    say();
+    say(bold('3. rotation: Secrets Manager runs createSecret, setSecret, testSecret, finishSecret'));
+    standins.resetCounts();
+    standins.clock.advance(25 * 86400 * 1000);
+    say('    (25 simulated days later: the key is due)');
+    const rotation = await rotate(driver, standins, keySecret);
+    check(rotation.ok, `rotation ${rotation.ok ? 'finished' : `failed at ${rotation.failedStep}: ${rotation.error}`}`);
+    say(`    ${calls(standins)}, plus ${standins.counts().GrafanaApiOrg ?? 0} verification call(s) to /api/org`);
+    await show(standins, 'API key', keySecret);
+    const previous = current(standins, keySecret, 'AWSPREVIOUS');
+    check(previous.keyName !== undefined && await apiOrg(standins, secondKey) === 200, `the outgoing key ${previous.keyName} still works as AWSPREVIOUS (overlap)`);
+
+    say();
+    say(bold('4. delete: cdk destroy'));
+    standins.resetCounts();
+    result = await driver.destroy();
+    check(result.ok, `stack ${result.status}`);
+    say(`    ${calls(standins)}`);
+    check(standins.existingKeys().length === 0, `${standins.existingKeys().length} keys or tokens left in the workspace`);
+    check(standins.serviceAccounts(workspace.id).length === 0, 'the service account is gone');
+
+    const leaked = standins.allIssuedTokens().some((t) => [...driver.responses(), ...driver.logs()].some((text) => text.includes(t)));
+    check(!leaked, 'no token appeared in any CloudFormation response or handler log line');
+  } finally {
+    await driver.stop();
+    await standins.stop();
+  }
+  say();
+  say(problems ? bold(`demo: ${problems} step(s) misbehaved`) : bold(`demo: every step behaved (${((Date.now() - started) / 1000).toFixed(1)} s)`));
+  process.exit(problems ? 1 : 0);
+}
+
+main().catch((err) => { console.error(err); process.exit(1); });
