@@ -238,7 +238,12 @@ export class AwsStandIns {
     const send = (status: number, payload: unknown, errorType?: string) => {
       this.record(op, status);
       const text = JSON.stringify(payload ?? {});
-      const headers: Record<string, string> = { 'content-type': isSm ? 'application/x-amz-json-1.1' : 'application/json', 'x-amzn-requestid': randomUUID() };
+      const headers: Record<string, string> = {
+        'content-type': isSm ? 'application/x-amz-json-1.1' : 'application/json',
+        'x-amzn-requestid': randomUUID(),
+        // The simulated time, which the handler's clock follows too: a real-time Date would look like clock skew to the SDK.
+        date: new Date(this.clock.now()).toUTCString(),
+      };
       if (errorType) headers['x-amzn-errortype'] = errorType;
       res.writeHead(status, headers).end(text);
     };
