@@ -1,12 +1,13 @@
 /**
  * Runs handler invocations the way Lambda does for this test bed: each one in
  * its own node process, with the function's environment plus the stand-ins'
- * endpoints, killed at the function's timeout. Keeps every invocation's logs.
+ * endpoints, killed at the function's timeout. The next process for a function
+ * is started while the current one runs (its init overlaps), which keeps
+ * "one process per invocation" affordable in long soaks. Keeps every log.
  */
-import { fork } from 'child_process';
+import { ChildProcess, fork } from 'child_process';
 import { randomUUID } from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 
 export function packageRoot(): string {
@@ -40,25 +41,29 @@ export interface InvocationResult {
 }
 
 export interface InvokeOptions {
-  /** Kill the process this many ms after start, as a crash would (the process dies). */
+  /** Kill the process this many ms after the invocation starts, as a crash would (the process dies). */
   readonly crashAfterMs?: number;
+}
+
+interface Environment {
+  readonly child: ChildProcess;
+  readonly ready: Promise<void>;
+  readonly exited: Promise<number | null>;
+  output: string;
 }
 
 export class LambdaHost {
   readonly logs: string[] = [];
   invocations = 0;
-  private readonly workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'grafana-credentials-testbed-'));
+  private readonly spare = new Map<string, Environment>();
+  /** Keep only the most recent logs when a long run would otherwise hold too many. */
+  maxLogs = Infinity;
 
   constructor(private readonly baseEnv: () => Record<string, string>) {}
 
-  async invoke(fn: FunctionSpec, event: unknown, opts: InvokeOptions = {}): Promise<InvocationResult> {
-    this.invocations++;
-    const jobFile = path.join(this.workDir, `${randomUUID()}.json`);
-    fs.writeFileSync(jobFile, JSON.stringify({
-      assetDir: fn.assetDir, handler: fn.handler, event, timeoutMs: fn.timeoutMs, functionName: fn.functionName, requestId: randomUUID(),
-    }));
-    const started = Date.now();
-    const child = fork(RUNNER, [jobFile], {
+  private start(fn: FunctionSpec): Environment {
+    const { TESTBED_CLOCK_OFFSET_MS: _offset, ...env } = this.baseEnv();
+    const child = fork(RUNNER, [fn.assetDir, fn.handler], {
       env: {
         PATH: process.env.PATH ?? '',
         AWS_LAMBDA_FUNCTION_NAME: fn.functionName,
@@ -67,20 +72,41 @@ export class LambdaHost {
         NODE_NO_WARNINGS: '1',
         NODE_OPTIONS: `--require ${CLOCK_PRELOAD}`,
         ...fn.environment,
-        ...this.baseEnv(),
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
-    let output = '';
-    child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
+    const environment: Environment = {
+      child,
+      output: '',
+      ready: new Promise<void>((resolve) => child.once('message', () => resolve())),
+      exited: new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code))),
+    };
+    child.stdout!.on('data', (d: Buffer) => { environment.output += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { environment.output += d.toString(); });
+    return environment;
+  }
+
+  async invoke(fn: FunctionSpec, event: unknown, opts: InvokeOptions = {}): Promise<InvocationResult> {
+    this.invocations++;
+    const key = `${fn.functionName}:${fn.assetDir}`;
+    const env = this.spare.get(key) ?? this.start(fn);
+    this.spare.set(key, this.start(fn));
+    await Promise.race([env.ready, env.exited]);
+    const started = Date.now();
+    env.child.send({
+      event, timeoutMs: fn.timeoutMs, functionName: fn.functionName, requestId: randomUUID(),
+      env: { TESTBED_CLOCK_OFFSET_MS: this.baseEnv().TESTBED_CLOCK_OFFSET_MS ?? '0' },
+    });
     let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, fn.timeoutMs);
-    const crash = opts.crashAfterMs !== undefined ? setTimeout(() => child.kill('SIGKILL'), opts.crashAfterMs) : undefined;
-    const exitCode = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const timer = setTimeout(() => { timedOut = true; env.child.kill('SIGKILL'); }, fn.timeoutMs);
+    const crash = opts.crashAfterMs !== undefined ? setTimeout(() => env.child.kill('SIGKILL'), opts.crashAfterMs) : undefined;
+    const exitCode = await env.exited;
     clearTimeout(timer);
     if (crash) clearTimeout(crash);
-    fs.rmSync(jobFile, { force: true });
+    // Let the pipes drain what the process wrote just before it exited.
+    await new Promise((r) => setImmediate(r));
+    let output = env.output;
     const marker = output.lastIndexOf('__INVOCATION_ERROR__');
     let error: InvocationResult['error'];
     if (marker >= 0) {
@@ -88,10 +114,12 @@ export class LambdaHost {
       output = output.slice(0, marker);
     }
     this.logs.push(output);
+    if (this.logs.length > this.maxLogs) this.logs.splice(0, this.logs.length - this.maxLogs);
     return { ok: exitCode === 0, timedOut, error, logs: output, durationMs: Date.now() - started, exitCode };
   }
 
   dispose(): void {
-    fs.rmSync(this.workDir, { recursive: true, force: true });
+    for (const env of this.spare.values()) env.child.kill('SIGKILL');
+    this.spare.clear();
   }
 }
