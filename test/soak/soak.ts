@@ -1,0 +1,286 @@
+/**
+ * A year (or any number of days) of life in simulated time. One stack,
+ * deployed once, with API keys of 30, 7 and 1 day lifetimes and two tokens on
+ * one service account, all with default rotation. Secrets Manager rotates each
+ * secret on its schedule, within its window, each step in its own process;
+ * consumers re-read AWSCURRENT every hour and call /api/org every 5 minutes;
+ * faults come from a seeded generator. Simulated time never sleeps.
+ */
+import { App, Duration } from 'aws-cdk-lib';
+import { GrafanaRole, WorkspaceApiKey, WorkspaceServiceAccount } from '../../lib';
+import { AwsStandIns } from '../testbed/aws/standins';
+import { seededRandom } from '../testbed/aws/faults';
+import { CfnDriver } from '../testbed/cfn/driver';
+import { rotate, Step } from '../testbed/cfn/rotation';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+export interface SoakOptions {
+  readonly days: number;
+  readonly seed?: number;
+  readonly progress?: (line: string) => void;
+}
+
+export interface SoakFigures {
+  days: number;
+  seed: number;
+  rotationsCompleted: number;
+  rotationsFailed: number;
+  rotationRetries: number;
+  stackUpdates: number;
+  stackUpdatesRolledBack: number;
+  consumerRequests: number;
+  consumerRequestsRefused: number;
+  /** 401s that a consumer's re-read of AWSCURRENT then fixed (after a stack update deleted the key it cached). */
+  consumerRetriesAfterRefresh: number;
+  consumerSecretReads: number;
+  mostLiveKeysPerCredential: number;
+  orphanedKeysAtEnd: number;
+  keysLeftAfterDelete: number;
+  awsCalls: number;
+  faultsInjected: Record<string, number>;
+  handlerInvocations: number;
+  wallSeconds: number;
+  failures: string[];
+}
+
+interface Credential {
+  readonly label: string;
+  readonly secretPrefix: string;
+  secretArn: string;
+  intervalMs: number;
+  windowMs: number;
+  nextRotation: number;
+  retriesLeft: number;
+  /** Every credential name this secret has ever held: the keys that belong to this credential. */
+  readonly names: Set<string>;
+}
+
+interface Consumer {
+  readonly credential: Credential;
+  token?: string;
+  nextRefresh: number;
+}
+
+function parseSchedule(expression: string): { intervalMs: number; windowMs: number } {
+  const m = /^rate\((\d+) (hours?|days?)\)$/.exec(expression);
+  if (!m) throw new Error(`unsupported schedule ${expression}`);
+  const hours = m[2].startsWith('hour');
+  // Hour schedules get a one-hour window; day schedules one that closes at the end of the UTC day.
+  return { intervalMs: Number(m[1]) * (hours ? HOUR : DAY), windowMs: hours ? HOUR : DAY };
+}
+
+export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
+  const seed = opts.seed ?? 20261122;
+  const say = opts.progress ?? (() => undefined);
+  const random = seededRandom(seed);
+  const started = Date.now();
+  const standins = await AwsStandIns.start({ seed, startTime: Date.UTC(2027, 0, 1) });
+  const driver = await CfnDriver.start(standins, { serviceTimeoutMs: 60_000 });
+  driver.host.maxLogs = 50;
+  const ws = standins.addWorkspace({ grafanaVersion: '10.4' }).id;
+  const failures: string[] = [];
+  const figures: SoakFigures = {
+    days: opts.days, seed, rotationsCompleted: 0, rotationsFailed: 0, rotationRetries: 0, stackUpdates: 0, stackUpdatesRolledBack: 0,
+    consumerRequests: 0, consumerRequestsRefused: 0, consumerRetriesAfterRefresh: 0, consumerSecretReads: 0,
+    mostLiveKeysPerCredential: 0, orphanedKeysAtEnd: 0, keysLeftAfterDelete: 0, awsCalls: 0, faultsInjected: {},
+    handlerInvocations: 0, wallSeconds: 0, failures,
+  };
+  const t0 = standins.clock.now();
+  const dayOf = (t = standins.clock.now()) => Math.floor((t - t0) / DAY) + 1;
+  const fail = (what: string) => { failures.push(`day ${dayOf()}: ${what}`); say(`  FAIL day ${dayOf()}: ${what}`); };
+
+  let role30 = GrafanaRole.VIEWER;
+  const buildStack = (role7 = GrafanaRole.VIEWER) => {
+    const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true } });
+    const { Stack } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
+    const stack = new Stack(app, 'SoakStack', { env: { account: '123456789012', region: 'us-east-1' } });
+    new WorkspaceApiKey(stack, 'Key30d', { workspaceId: ws, keyRole: role30, timeToLive: Duration.days(30) });
+    new WorkspaceApiKey(stack, 'Key7d', { workspaceId: ws, keyRole: role7, timeToLive: Duration.days(7) });
+    new WorkspaceApiKey(stack, 'Key1d', { workspaceId: ws, timeToLive: Duration.days(1) });
+    const sa = new WorkspaceServiceAccount(stack, 'Svc', { workspaceId: ws, grafanaRole: GrafanaRole.EDITOR });
+    sa.addToken('Token30d', { timeToLive: Duration.days(30) });
+    sa.addToken('Token7d', { timeToLive: Duration.days(7) });
+    return stack;
+  };
+
+  try {
+    say(`soak: ${opts.days} simulated days, seed ${seed}`);
+    const deployed = await driver.deploy(buildStack());
+    if (!deployed.ok) throw new Error(`initial deploy failed: ${deployed.failures.join('; ')}`);
+    // Faults start once the stack exists: 1% of AWS calls throttled, 0.5% answered with a 5xx.
+    standins.faults.setRandom({ throttleRate: 0.01, serverErrorRate: 0.005 });
+
+    const labels: Array<[string, string]> = [
+      ['key 30d', 'Key30dSecret'], ['key 7d', 'Key7dSecret'], ['key 1d', 'Key1dSecret'],
+      ['token 30d', 'SvcToken30dSecret'], ['token 7d', 'SvcToken7dSecret'],
+    ];
+    const credentials: Credential[] = labels.map(([label, secretPrefix]) => {
+      const secretArn = driver.secretArn(secretPrefix);
+      const schedule = driver.rotationSchedules().find((s) => s.secretArn === secretArn)!;
+      const { intervalMs, windowMs } = parseSchedule(schedule.expression);
+      return { label, secretPrefix, secretArn, intervalMs, windowMs, nextRotation: 0, retriesLeft: 0, names: new Set<string>() };
+    });
+    const scheduleNext = (c: Credential, from: number) => {
+      c.nextRotation = from + c.intervalMs + Math.floor(random() * c.windowMs);
+      c.retriesLeft = 3;
+    };
+    credentials.forEach((c) => scheduleNext(c, t0));
+
+    const currentToken = (c: Credential) => {
+      const v = standins.secret(c.secretArn)?.versions.find((x) => x.stages.includes('AWSCURRENT'));
+      return v?.secretString ? JSON.parse(v.secretString) : undefined;
+    };
+    const noteNames = () => {
+      for (const c of credentials) {
+        for (const v of standins.secret(c.secretArn)?.versions ?? []) {
+          if (!v.secretString) continue;
+          const value = JSON.parse(v.secretString);
+          c.names.add(value.keyName ?? value.tokenName);
+        }
+      }
+    };
+    /** At most two live keys per credential, checked whenever keys can appear. */
+    const checkLive = () => {
+      noteNames();
+      const live = standins.liveKeys(ws);
+      for (const c of credentials) {
+        const n = live.filter((k) => c.names.has(k.name)).length;
+        figures.mostLiveKeysPerCredential = Math.max(figures.mostLiveKeysPerCredential, n);
+        if (n > 2) fail(`${c.label} has ${n} live keys (at most 2)`);
+      }
+    };
+    checkLive();
+
+    // Consumers start at different minutes of the hour, as independent applications do.
+  const consumers: Consumer[] = credentials.map((credential) => ({ credential, nextRefresh: t0 + Math.floor(random() * 12) * 5 * MINUTE }));
+    const readSecret = (consumer: Consumer) => {
+      figures.consumerSecretReads++;
+      consumer.token = currentToken(consumer.credential)?.key;
+      consumer.nextRefresh = standins.clock.now() + HOUR;
+    };
+
+    let crashArmed = false;
+    let crashStep: Step = 'createSecret';
+    const monthlyAt = (day: number) => (t: number) => ((dayOf(t) - day) % 30 === 0) && ((t - t0) % DAY === 12 * HOUR + 35 * MINUTE);
+
+    const isRoleChangeTime = monthlyAt(10);
+    const isFailedUpdateTime = monthlyAt(20);
+    const isCrashArmTime = monthlyAt(15);
+    const end = t0 + opts.days * DAY;
+    let lastReportedDay = 0;
+
+    for (let t = t0; t < end; t += 5 * MINUTE) {
+      standins.clock.set(t);
+      if (dayOf(t) % 30 === 0 && dayOf(t) !== lastReportedDay) {
+        lastReportedDay = dayOf(t);
+        say(`  day ${dayOf(t)}: ${figures.rotationsCompleted} rotations, ${figures.stackUpdates} stack updates, ${figures.consumerRequests} consumer requests (${figures.consumerRequestsRefused} refused), ${Math.round((Date.now() - started) / 1000)} s`);
+      }
+
+      // Stack updates: once a month a role change that reissues, once a month one that fails and rolls back.
+      if (isRoleChangeTime(t)) {
+        role30 = role30 === GrafanaRole.VIEWER ? GrafanaRole.EDITOR : GrafanaRole.VIEWER;
+        const r = await driver.deploy(buildStack());
+        figures.stackUpdates++;
+        if (!r.ok) fail(`stack update (key 30d role → ${role30}) failed: ${r.failures.join('; ')}`);
+        if (currentToken(credentials[0])?.keyRole !== role30) fail(`key 30d does not hold role ${role30} after the update`);
+        checkLive();
+      }
+      if (isFailedUpdateTime(t)) {
+        const before = currentToken(credentials[1])?.keyName;
+        const r = await driver.deploy(buildStack(GrafanaRole.ADMIN), { failAfterUpdates: true });
+        figures.stackUpdates++;
+        figures.stackUpdatesRolledBack++;
+        if (r.ok) fail('the failing stack update did not fail');
+        const after = currentToken(credentials[1]);
+        if (after?.keyRole !== 'VIEWER') fail(`key 7d holds role ${after?.keyRole} after the rollback (VIEWER expected)`);
+        if (after?.keyName !== before) fail(`key 7d changed from ${before} to ${after?.keyName} across a rollback`);
+        checkLive();
+      }
+      if (isCrashArmTime(t)) crashArmed = true;
+
+      // Rotations due now, as Secrets Manager schedules them.
+      for (const c of credentials) {
+        if (t < c.nextRotation) continue;
+        let crash: { crashDuring?: Step; crashAfterMs?: number } = {};
+        if (crashArmed) {
+          crashArmed = false;
+          crashStep = crashStep === 'createSecret' ? 'finishSecret' : 'createSecret';
+          // The step's write is slow to answer, and the process dies while waiting for it.
+          standins.faults.add({ operation: crashStep === 'createSecret' ? 'PutSecretValue' : 'UpdateSecretVersionStage', kind: 'delay', delayMs: 600 });
+          crash = { crashDuring: crashStep, crashAfterMs: 300 };
+        }
+        const outcome = await rotate(driver, standins, c.secretArn, { ...crash, between: async () => checkLive() });
+        checkLive();
+        if (outcome.ok) {
+          figures.rotationsCompleted++;
+          scheduleNext(c, t);
+        } else {
+          figures.rotationsFailed++;
+          if (!crash.crashDuring) say(`  day ${dayOf(t)}: rotation of ${c.label} failed at ${outcome.failedStep}: ${outcome.error}`);
+          // Secrets Manager retries a failed rotation several times, then waits for the next window.
+          if (c.retriesLeft-- > 0) { figures.rotationRetries++; c.nextRotation = t + 15 * MINUTE; } else c.nextRotation = t + DAY;
+        }
+      }
+
+      // Consumers: an hourly re-read, a request every 5 minutes, and a re-read and retry on 401.
+      for (const consumer of consumers) {
+        if (t >= consumer.nextRefresh || !consumer.token) readSecret(consumer);
+        figures.consumerRequests++;
+        if (consumer.token && standins.isKeyValid(consumer.token)) continue;
+        readSecret(consumer);
+        if (consumer.token && standins.isKeyValid(consumer.token)) { figures.consumerRetriesAfterRefresh++; continue; }
+        figures.consumerRequestsRefused++;
+        fail(`a consumer of ${consumer.credential.label} was refused: AWSCURRENT holds no working key`);
+      }
+    }
+
+    // The end: no key may exist that no secret version accounts for; then delete the stack.
+    standins.faults.setRandom(undefined);
+    noteNames();
+    const referenced = new Set<string>();
+    for (const c of credentials) {
+      for (const v of standins.secret(c.secretArn)?.versions ?? []) {
+        if (v.stages.length && v.secretString) { const value = JSON.parse(v.secretString); referenced.add(value.keyName ?? value.tokenName); }
+      }
+    }
+    const orphans = standins.existingKeys(ws).filter((k) => !referenced.has(k.name));
+    figures.orphanedKeysAtEnd = orphans.length;
+    for (const o of orphans) fail(`orphaned ${o.kind} ${o.name}`);
+    figures.awsCalls = standins.totalCalls();
+    const destroyed = await driver.destroy();
+    if (!destroyed.ok) fail(`stack delete failed: ${destroyed.failures.join('; ')}`);
+    figures.keysLeftAfterDelete = standins.existingKeys().length;
+    if (figures.keysLeftAfterDelete) fail(`${figures.keysLeftAfterDelete} keys left after the stack was deleted`);
+    const leaked = standins.allIssuedTokens().some((tok) => driver.responses().some((r) => r.includes(tok)));
+    if (leaked) fail('a token appeared in a CloudFormation response');
+    figures.faultsInjected = { ...standins.faults.injected };
+    figures.handlerInvocations = driver.host.invocations;
+  } finally {
+    await driver.stop();
+    await standins.stop();
+  }
+  figures.wallSeconds = (Date.now() - started) / 1000;
+  return figures;
+}
+
+export function figuresTable(f: SoakFigures): string {
+  const rows: Array<[string, string, string]> = [
+    ['simulated days', String(f.days), String(f.days)],
+    ['rotations completed / failed', `${f.rotationsCompleted} / ${f.rotationsFailed} (${f.rotationRetries} retried by the schedule)`, '–'],
+    ['stack updates (of which rolled back)', `${f.stackUpdates} (${f.stackUpdatesRolledBack})`, '–'],
+    ['consumer requests', f.consumerRequests.toLocaleString('en-US'), '–'],
+    ['consumer requests refused', String(f.consumerRequestsRefused), '0'],
+    ['requests that needed a re-read of AWSCURRENT first', String(f.consumerRetriesAfterRefresh), '–'],
+    ['most live keys per credential at any time', String(f.mostLiveKeysPerCredential), 'at most 2'],
+    ['orphaned keys at the end', String(f.orphanedKeysAtEnd), '0'],
+    ['keys left after the stack was deleted', String(f.keysLeftAfterDelete), '0'],
+    ['AWS calls in total', f.awsCalls.toLocaleString('en-US'), '–'],
+    ['faults injected', Object.entries(f.faultsInjected).map(([k, v]) => `${k} ${v}`).join(', ') || 'none', '–'],
+    ['handler invocations (one process each)', f.handlerInvocations.toLocaleString('en-US'), '–'],
+    ['wall time', `${f.wallSeconds.toFixed(1)} s`, 'under 2 minutes'],
+  ];
+  return ['| figure | measured | goal |', '| --- | --- | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
