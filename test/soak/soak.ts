@@ -52,6 +52,8 @@ interface Credential {
   secretArn: string;
   intervalMs: number;
   windowMs: number;
+  /** When the rotation window opens (last rotation plus the interval) and when in it the service rotates. */
+  windowOpen: number;
   nextRotation: number;
   retriesLeft: number;
   /** Every credential name this secret has ever held: the keys that belong to this credential. */
@@ -121,10 +123,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
       const secretArn = driver.secretArn(secretPrefix);
       const schedule = driver.rotationSchedules().find((s) => s.secretArn === secretArn)!;
       const { intervalMs, windowMs } = parseSchedule(schedule.expression);
-      return { label, secretPrefix, secretArn, intervalMs, windowMs, nextRotation: 0, retriesLeft: 0, names: new Set<string>() };
+      return { label, secretPrefix, secretArn, intervalMs, windowMs, windowOpen: 0, nextRotation: 0, retriesLeft: 0, names: new Set<string>() };
     });
     const scheduleNext = (c: Credential, from: number) => {
-      c.nextRotation = from + c.intervalMs + Math.floor(random() * c.windowMs);
+      c.windowOpen = from + c.intervalMs;
+      c.nextRotation = c.windowOpen + Math.floor(random() * c.windowMs);
       c.retriesLeft = 3;
     };
     credentials.forEach((c) => scheduleNext(c, t0));
@@ -133,10 +136,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
       const v = standins.secret(c.secretArn)?.versions.find((x) => x.stages.includes('AWSCURRENT'));
       return v?.secretString ? JSON.parse(v.secretString) : undefined;
     };
+    const seenVersions = new Set<string>();
     const noteNames = () => {
       for (const c of credentials) {
         for (const v of standins.secret(c.secretArn)?.versions ?? []) {
-          if (!v.secretString) continue;
+          if (!v.secretString || seenVersions.has(v.versionId)) continue;
+          seenVersions.add(v.versionId);
           const value = JSON.parse(v.secretString);
           c.names.add(value.keyName ?? value.tokenName);
         }
@@ -163,6 +168,27 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
     };
 
     let crashArmed = false;
+    const rotateOne = async (c: Credential, t: number) => {
+      let crash: { crashDuring?: Step; crashAfterMs?: number } = {};
+      if (crashArmed) {
+        crashArmed = false;
+        crashStep = crashStep === 'createSecret' ? 'finishSecret' : 'createSecret';
+        // The step's write is slow to answer, and the process dies while waiting for it.
+        standins.faults.add({ operation: crashStep === 'createSecret' ? 'PutSecretValue' : 'UpdateSecretVersionStage', kind: 'delay', delayMs: 600 });
+        crash = { crashDuring: crashStep, crashAfterMs: 300 };
+      }
+      const outcome = await rotate(driver, standins, c.secretArn, { ...crash, between: async () => checkLive() });
+      checkLive();
+      if (outcome.ok) {
+        figures.rotationsCompleted++;
+        scheduleNext(c, t);
+      } else {
+        figures.rotationsFailed++;
+        if (!crash.crashDuring) say(`  day ${dayOf(t)}: rotation of ${c.label} failed at ${outcome.failedStep}: ${outcome.error}`);
+        // Secrets Manager retries a failed rotation several times, then waits for the next window.
+        if (c.retriesLeft-- > 0) { figures.rotationRetries++; c.nextRotation = t + 15 * MINUTE; } else c.nextRotation = t + DAY;
+      }
+    };
     let crashStep: Step = 'createSecret';
     const monthlyAt = (day: number) => (t: number) => ((dayOf(t) - day) % 30 === 0) && ((t - t0) % DAY === 12 * HOUR + 35 * MINUTE);
 
@@ -201,28 +227,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
       }
       if (isCrashArmTime(t)) crashArmed = true;
 
-      // Rotations due now, as Secrets Manager schedules them.
-      for (const c of credentials) {
-        if (t < c.nextRotation) continue;
-        let crash: { crashDuring?: Step; crashAfterMs?: number } = {};
-        if (crashArmed) {
-          crashArmed = false;
-          crashStep = crashStep === 'createSecret' ? 'finishSecret' : 'createSecret';
-          // The step's write is slow to answer, and the process dies while waiting for it.
-          standins.faults.add({ operation: crashStep === 'createSecret' ? 'PutSecretValue' : 'UpdateSecretVersionStage', kind: 'delay', delayMs: 600 });
-          crash = { crashDuring: crashStep, crashAfterMs: 300 };
-        }
-        const outcome = await rotate(driver, standins, c.secretArn, { ...crash, between: async () => checkLive() });
-        checkLive();
-        if (outcome.ok) {
-          figures.rotationsCompleted++;
-          scheduleNext(c, t);
-        } else {
-          figures.rotationsFailed++;
-          if (!crash.crashDuring) say(`  day ${dayOf(t)}: rotation of ${c.label} failed at ${outcome.failedStep}: ${outcome.error}`);
-          // Secrets Manager retries a failed rotation several times, then waits for the next window.
-          if (c.retriesLeft-- > 0) { figures.rotationRetries++; c.nextRotation = t + 15 * MINUTE; } else c.nextRotation = t + DAY;
-        }
+      // Rotations due now, as Secrets Manager schedules them. A secret whose window is already open may
+      // rotate alongside (the service picks any time in the window), so rotations run side by side.
+      const due = credentials.filter((c) => t >= c.nextRotation);
+      if (due.length) {
+        for (const c of credentials) if (!due.includes(c) && t >= c.windowOpen && c.retriesLeft === 3) due.push(c);
+        await Promise.all(due.map((c) => rotateOne(c, t)));
       }
 
       // Consumers: an hourly re-read, a request every 5 minutes, and a re-read and retry on 401.

@@ -496,6 +496,13 @@ export class AwsStandIns {
     if (stage === 'AWSCURRENT') to.stages.delete('AWSPREVIOUS');
   }
 
+  /** Like the service, keep at most 100 versions: the oldest versions without labels go first. */
+  private pruneDeprecated(s: Secret): void {
+    if (s.versions.size <= 100) return;
+    const deprecated = [...s.versions.values()].filter((v) => v.stages.size === 0).sort((a, b) => a.createdAt - b.createdAt);
+    for (const v of deprecated.slice(0, s.versions.size - 100)) s.versions.delete(v.id);
+  }
+
   private secretsManager(op: string, input: any): unknown {
     switch (op) {
       case 'CreateSecret': {
@@ -550,6 +557,7 @@ export class AwsStandIns {
         if (!v) { v = { id: token, stages: new Set(), createdAt: this.clock.now() }; s.versions.set(token, v); }
         v.value = input.SecretString;
         for (const stage of stages) this.attachStage(s, stage, v);
+        this.pruneDeprecated(s);
         return { ARN: s.arn, Name: s.name, VersionId: v.id, VersionStages: [...v.stages] };
       }
       case 'UpdateSecretVersionStage': {
