@@ -1,0 +1,145 @@
+/** The four rotation steps, against mocked AWS SDK clients and a local workspace HTTP API. */
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+import { CreateWorkspaceApiKeyCommand, DeleteWorkspaceApiKeyCommand, GrafanaClient } from '@aws-sdk/client-grafana';
+import {
+  DescribeSecretCommand, GetSecretValueCommand, InvalidParameterException, PutSecretValueCommand, SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { issuerFor } from '../../lambda/issuers';
+import { credentialName, MintJournal } from '../../lambda/lifecycle';
+import { handleRotationEvent } from '../../lambda/rotation';
+import { SecretStore } from '../../lambda/secret-store';
+import { apiKeyRecord, captureLogs, SECRET } from './helpers';
+
+process.env.GRAFANA_CREDENTIALS_MAX_ATTEMPTS = '1';
+const grafana = mockClient(GrafanaClient);
+const sm = mockClient(SecretsManagerClient);
+const deps = () => ({ store: new SecretStore(), issuerFor, journal: new MintJournal() });
+const TOKEN = '11111111-2222-3333-4444-555555555555';
+const P1 = 'S-Key-1111111111';
+const event = (Step: string) => ({ Step: Step as any, SecretId: SECRET, ClientRequestToken: TOKEN });
+
+let workspace: http.Server;
+let workspaceUrl = '';
+let accepted = new Set<string>();
+let logs: ReturnType<typeof captureLogs>;
+
+beforeAll(async () => {
+  workspace = http.createServer((req, res) => {
+    const token = (req.headers.authorization ?? '').replace('Bearer ', '');
+    res.writeHead(req.url === '/api/org' && accepted.has(token) ? 200 : 401).end('{}');
+  });
+  await new Promise<void>((r) => workspace.listen(0, '127.0.0.1', r));
+  workspaceUrl = `http://127.0.0.1:${(workspace.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => { workspace.closeAllConnections(); workspace.close(() => r()); }));
+beforeEach(() => { grafana.reset(); sm.reset(); accepted = new Set(); logs = captureLogs(); });
+afterEach(() => {
+  logs.restore();
+  for (const line of logs.lines) expect(line).not.toMatch(/token-of-|eyJrIjoi/);
+});
+
+const tags = [{ Key: 'GrafanaCredentials:WorkspaceUrl', Value: '' }];
+
+describe('createSecret', () => {
+  test('retires the key behind AWSPREVIOUS from the recorded predecessor, then issues one named from the token as AWSPENDING', async () => {
+    tags[0].Value = workspaceUrl;
+    sm.on(DescribeSecretCommand).resolves({ ARN: SECRET, Tags: tags, VersionIdsToStages: { v2: ['AWSCURRENT'], v1: ['AWSPREVIOUS'], [TOKEN]: ['AWSPENDING'] } });
+    sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: 'v2' }).resolves({
+      VersionId: 'v2', SecretString: apiKeyRecord('k2', P1, {}, { predecessor: { versionId: 'v1', fields: { keyName: 'k1', workspaceId: 'g-0123456789', keyRole: 'VIEWER' } } }),
+    });
+    grafana.on(DeleteWorkspaceApiKeyCommand).resolves({});
+    grafana.on(CreateWorkspaceApiKeyCommand).resolves({ key: 'eyJrIjoi-new' });
+    sm.on(PutSecretValueCommand).resolves({});
+    await handleRotationEvent(event('createSecret'), deps());
+    expect(grafana.commandCalls(DeleteWorkspaceApiKeyCommand).map((c) => c.args[0].input.keyName)).toEqual(['k1']);
+    expect(grafana.commandCalls(CreateWorkspaceApiKeyCommand)[0].args[0].input.keyName).toBe(credentialName('S-Key', TOKEN));
+    const put = sm.commandCalls(PutSecretValueCommand)[0].args[0].input;
+    expect(put).toMatchObject({ ClientRequestToken: TOKEN, VersionStages: ['AWSPENDING'] });
+    expect(JSON.parse(put.SecretString!).lifecycle).toMatchObject({ generation: P1, basedOnVersionId: 'v2', verify: { enabled: true, url: workspaceUrl } });
+    // 5 calls: Describe, read AWSCURRENT, retire the oldest key, issue, store.
+    expect(sm.calls().length + grafana.calls().length).toBe(5);
+  });
+
+  test('invoked again for the same token, it finds its own version and issues nothing more', async () => {
+    tags[0].Value = workspaceUrl;
+    const name = credentialName('S-Key', TOKEN);
+    sm.on(DescribeSecretCommand).resolves({ ARN: SECRET, Tags: tags, VersionIdsToStages: { v2: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] } });
+    sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: 'v2' }).resolves({ VersionId: 'v2', SecretString: apiKeyRecord('k2', P1) });
+    sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: TOKEN }).resolves({ VersionId: TOKEN, SecretString: apiKeyRecord(name, P1) });
+    const { ConflictException } = await import('@aws-sdk/client-grafana');
+    grafana.on(CreateWorkspaceApiKeyCommand).rejects(new ConflictException({ message: 'exists', $metadata: {} }));
+    await handleRotationEvent(event('createSecret'), deps());
+    expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    expect(grafana.commandCalls(DeleteWorkspaceApiKeyCommand)).toHaveLength(0);
+  });
+
+  test('refuses a secret the stack has not written yet', async () => {
+    sm.on(DescribeSecretCommand).resolves({ ARN: SECRET, VersionIdsToStages: { [TOKEN]: ['AWSPENDING'] } });
+    await expect(handleRotationEvent(event('createSecret'), deps())).rejects.toThrow(/Rotation step createSecret of secret .* AWSCURRENT holds no credential written by this library; deploy the stack first/);
+  });
+});
+
+describe('testSecret', () => {
+  const pending = () => apiKeyRecord('k3', P1, {}, { verify: { enabled: true, url: workspaceUrl } });
+
+  test('a key the workspace accepts passes, with one read and one verification', async () => {
+    accepted.add('token-of-k3');
+    sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: TOKEN }).resolves({ VersionId: TOKEN, SecretString: pending() });
+    await handleRotationEvent(event('testSecret'), deps());
+    expect(sm.calls()).toHaveLength(1);
+  });
+
+  test('a rejected key fails the step, is discarded, and the error names step and secret but never the token', async () => {
+    sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: TOKEN }).resolves({ VersionId: TOKEN, SecretString: pending() });
+    sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: 'v2' }).resolves({ VersionId: 'v2', SecretString: apiKeyRecord('k2', P1) });
+    sm.on(DescribeSecretCommand).resolves({ ARN: SECRET, VersionIdsToStages: { v2: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] } });
+    grafana.on(DeleteWorkspaceApiKeyCommand).resolves({});
+    sm.on(UpdateSecretVersionStageCommand).resolves({});
+    const err = await handleRotationEvent(event('testSecret'), deps()).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(new RegExp(`Rotation step testSecret of secret ${SECRET.replace(/[/]/g, '.')} failed: .*rejected .*HTTP 401.*AWSCURRENT is unchanged`));
+    expect((err as Error).message).not.toContain('token-of-k3');
+    expect(grafana.commandCalls(DeleteWorkspaceApiKeyCommand)[0].args[0].input.keyName).toBe('k3');
+    expect(sm.commandCalls(UpdateSecretVersionStageCommand)[0].args[0].input).toMatchObject({ VersionStage: 'AWSPENDING', RemoveFromVersionId: TOKEN });
+  });
+
+  test('verification off: no call to the workspace', async () => {
+    sm.on(GetSecretValueCommand).resolves({ VersionId: TOKEN, SecretString: apiKeyRecord('k3', P1, {}, { verify: { enabled: false } }) });
+    await handleRotationEvent(event('testSecret'), deps());
+    expect(sm.calls()).toHaveLength(1);
+  });
+});
+
+describe('finishSecret', () => {
+  test('moves AWSCURRENT from the version the rotation started from (compare-and-swap), in 2 calls', async () => {
+    sm.on(GetSecretValueCommand).resolves({ VersionId: TOKEN, SecretString: apiKeyRecord('k3', P1, {}, { basedOnVersionId: 'v2' }) });
+    sm.on(UpdateSecretVersionStageCommand).resolves({});
+    await handleRotationEvent(event('finishSecret'), deps());
+    expect(sm.commandCalls(UpdateSecretVersionStageCommand)[0].args[0].input).toEqual({ SecretId: SECRET, VersionStage: 'AWSCURRENT', MoveToVersionId: TOKEN, RemoveFromVersionId: 'v2' });
+    expect(sm.calls()).toHaveLength(2);
+  });
+
+  test('when the stack reissued meanwhile, the new key is discarded instead of promoted', async () => {
+    sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: TOKEN }).resolves({ VersionId: TOKEN, SecretString: apiKeyRecord('k3', P1, {}, { basedOnVersionId: 'v2' }) });
+    sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: 'v9' }).resolves({ VersionId: 'v9', SecretString: apiKeyRecord('k9', 'S-Key-9999999999') });
+    sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: 'v2' }).resolves({ VersionId: 'v2', SecretString: apiKeyRecord('k2', P1) });
+    sm.on(UpdateSecretVersionStageCommand, { VersionStage: 'AWSCURRENT' }).rejects(new InvalidParameterException({ message: 'not attached', $metadata: {} }));
+    sm.on(UpdateSecretVersionStageCommand, { VersionStage: 'AWSPENDING' }).resolves({});
+    sm.on(DescribeSecretCommand).resolves({ ARN: SECRET, VersionIdsToStages: { v9: ['AWSCURRENT'], v2: ['AWSPREVIOUS'], [TOKEN]: ['AWSPENDING'] } });
+    grafana.on(DeleteWorkspaceApiKeyCommand).resolves({});
+    await handleRotationEvent(event('finishSecret'), deps());
+    expect(grafana.commandCalls(DeleteWorkspaceApiKeyCommand).map((c) => c.args[0].input.keyName)).toEqual(['k3']);
+    expect(sm.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input.VersionStage)).toEqual(['AWSCURRENT', 'AWSPENDING']);
+  });
+
+  test('already finished: nothing to do', async () => {
+    sm.on(GetSecretValueCommand).resolves({ VersionId: TOKEN, SecretString: apiKeyRecord('k3', P1, {}, { basedOnVersionId: 'v2' }) });
+    sm.on(UpdateSecretVersionStageCommand).rejects(new InvalidParameterException({ message: 'not attached', $metadata: {} }));
+    sm.on(DescribeSecretCommand).resolves({ ARN: SECRET, VersionIdsToStages: { [TOKEN]: ['AWSCURRENT', 'AWSPENDING'], v2: ['AWSPREVIOUS'] } });
+    await handleRotationEvent(event('finishSecret'), deps());
+    expect(grafana.calls()).toHaveLength(0);
+  });
+});
