@@ -24,27 +24,39 @@ export function isServiceError(err: unknown, name: string): boolean {
   return (err as { name?: unknown })?.name === name;
 }
 
-/** Attempts per call, including the first; the SDK's standard strategy adds jittered backoff. */
-export const MAX_ATTEMPTS = Number(process.env.GRAFANA_CREDENTIALS_MAX_ATTEMPTS ?? 5);
+/** Attempts per call, including the first. */
+export const MAX_ATTEMPTS = Number(process.env.GRAFANA_CREDENTIALS_MAX_ATTEMPTS ?? 8);
+/**
+ * Backoff before retry n: "full jitter" (a random delay up to 100 ms × 2^n),
+ * capped at 2 s. The cap keeps many concurrent deployments competing for a
+ * throttled API close to the rate it allows instead of sleeping past it; the
+ * function's timeout guard still bounds the total.
+ */
+export function backoffMs(retry: number, random = Math.random): number {
+  return Math.round(random() * Math.min(2000, 100 * 2 ** retry));
+}
 /** Per-attempt timeouts, in ms. */
 export const REQUEST_TIMEOUT_MS = Number(process.env.GRAFANA_CREDENTIALS_REQUEST_TIMEOUT_MS ?? 5000);
 const CONNECTION_TIMEOUT_MS = 3000;
 
-const common = () => ({
-  maxAttempts: MAX_ATTEMPTS,
-  retryMode: 'standard',
-  requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: CONNECTION_TIMEOUT_MS },
-});
+async function common() {
+  const { ConfiguredRetryStrategy } = await import('@smithy/core/retry');
+  return {
+    // The strategy counts retries, not attempts.
+    retryStrategy: new ConfiguredRetryStrategy(MAX_ATTEMPTS - 1, (retry: number) => backoffMs(retry)),
+    requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: CONNECTION_TIMEOUT_MS },
+  };
+}
 
 let grafana: GrafanaClient | undefined;
 let secretsManager: SecretsManagerClient | undefined;
 
 export async function grafanaClient(): Promise<GrafanaClient> {
-  grafana ??= new (await grafanaSdk()).GrafanaClient(common());
+  grafana ??= new (await grafanaSdk()).GrafanaClient(await common());
   return grafana;
 }
 
 export async function secretsManagerClient(): Promise<SecretsManagerClient> {
-  secretsManager ??= new (await secretsManagerSdk()).SecretsManagerClient(common());
+  secretsManager ??= new (await secretsManagerSdk()).SecretsManagerClient(await common());
   return secretsManager;
 }

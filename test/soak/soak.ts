@@ -21,6 +21,8 @@ export interface SoakOptions {
   readonly days: number;
   readonly seed?: number;
   readonly progress?: (line: string) => void;
+  /** Each rotation step in a process of its own (slower) instead of one warm environment per rotation. */
+  readonly processPerStep?: boolean;
 }
 
 export interface SoakFigures {
@@ -42,6 +44,7 @@ export interface SoakFigures {
   awsCalls: number;
   faultsInjected: Record<string, number>;
   handlerInvocations: number;
+  processPerStep: boolean;
   wallSeconds: number;
   failures: string[];
 }
@@ -88,7 +91,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
     days: opts.days, seed, rotationsCompleted: 0, rotationsFailed: 0, rotationRetries: 0, stackUpdates: 0, stackUpdatesRolledBack: 0,
     consumerRequests: 0, consumerRequestsRefused: 0, consumerRetriesAfterRefresh: 0, consumerSecretReads: 0,
     mostLiveKeysPerCredential: 0, orphanedKeysAtEnd: 0, keysLeftAfterDelete: 0, awsCalls: 0, faultsInjected: {},
-    handlerInvocations: 0, wallSeconds: 0, failures,
+    handlerInvocations: 0, processPerStep: !!opts.processPerStep, wallSeconds: 0, failures,
   };
   const t0 = standins.clock.now();
   const dayOf = (t = standins.clock.now()) => Math.floor((t - t0) / DAY) + 1;
@@ -177,7 +180,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
         standins.faults.add({ operation: crashStep === 'createSecret' ? 'PutSecretValue' : 'UpdateSecretVersionStage', kind: 'delay', delayMs: 600 });
         crash = { crashDuring: crashStep, crashAfterMs: 300 };
       }
-      const outcome = await rotate(driver, standins, c.secretArn, { ...crash, between: async () => checkLive() });
+      const outcome = await rotate(driver, standins, c.secretArn, { ...crash, reuseEnvironment: !opts.processPerStep, between: async () => checkLive() });
       checkLive();
       if (outcome.ok) {
         figures.rotationsCompleted++;
@@ -289,7 +292,7 @@ export function figuresTable(f: SoakFigures): string {
     ['keys left after the stack was deleted', String(f.keysLeftAfterDelete), '0'],
     ['AWS calls in total', f.awsCalls.toLocaleString('en-US'), '–'],
     ['faults injected', Object.entries(f.faultsInjected).map(([k, v]) => `${k} ${v}`).join(', ') || 'none', '–'],
-    ['handler invocations (one process each)', f.handlerInvocations.toLocaleString('en-US'), '–'],
+    ['handler invocations', `${f.handlerInvocations.toLocaleString('en-US')} (${f.processPerStep ? 'each in a process of its own' : 'CloudFormation events each in a process of its own; each rotation\'s four steps in one fresh environment'})`, '–'],
     ['wall time', `${f.wallSeconds.toFixed(1)} s`, 'under 2 minutes'],
   ];
   return ['| figure | measured | goal |', '| --- | --- | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');

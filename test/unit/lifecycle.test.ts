@@ -27,11 +27,11 @@ afterEach(() => {
 });
 
 const base = { ServiceToken: 'arn:fn', ResponseURL: 'http://x', StackId: 'stack', LogicalResourceId: 'Key', ResourceType: 'Custom::GrafanaWorkspaceApiKey' };
-const create = (requestId = 'req-1', p = props()) => ({ ...base, RequestType: 'Create' as const, RequestId: requestId, ResourceProperties: p });
-const update = (physicalId: string, p: Record<string, string>, old: Record<string, string>, requestId = 'req-2') => ({
+const create = (requestId = 'req-1', p = props()): any => ({ ...base, RequestType: 'Create' as const, RequestId: requestId, ResourceProperties: p });
+const update = (physicalId: string, p: Record<string, string>, old: Record<string, string>, requestId = 'req-2'): any => ({
   ...base, RequestType: 'Update' as const, RequestId: requestId, PhysicalResourceId: physicalId, ResourceProperties: p, OldResourceProperties: old,
 });
-const del = (physicalId: string, p = props()) => ({ ...base, RequestType: 'Delete' as const, RequestId: 'req-9', PhysicalResourceId: physicalId, ResourceProperties: p });
+const del = (physicalId: string, p = props()): any => ({ ...base, RequestType: 'Delete' as const, RequestId: 'req-9', PhysicalResourceId: physicalId, ResourceProperties: p });
 const calls = () => [...grafana.calls(), ...sm.calls()].map((c) => (c.args[0] as any).constructor.name.replace('Command', ''));
 
 describe('Create', () => {
@@ -51,7 +51,7 @@ describe('Create', () => {
 
   test('a retried Create finds its stored version and issues nothing more', async () => {
     const name = credentialName('S-Key', 'req-1');
-    grafana.on(CreateWorkspaceApiKeyCommand).rejects(new ConflictException({ message: 'exists', $metadata: {} }));
+    grafana.on(CreateWorkspaceApiKeyCommand).rejects(new ConflictException({ message: 'exists', $metadata: {} } as any));
     sm.on(GetSecretValueCommand, { VersionId: versionIdFor('req-1') }).resolves({ VersionId: versionIdFor('req-1'), SecretString: apiKeyRecord(name, name) });
     const out = await handleCredentialEvent(create(), deps());
     expect(out.physicalResourceId).toBe(name);
@@ -60,9 +60,9 @@ describe('Create', () => {
 
   test('a name taken by a key that was never stored is replaced', async () => {
     grafana.on(CreateWorkspaceApiKeyCommand)
-      .rejectsOnce(new ConflictException({ message: 'exists', $metadata: {} }))
+      .rejectsOnce(new ConflictException({ message: 'exists', $metadata: {} } as any))
       .resolves({ key: 'eyJrIjoi-secret' });
-    sm.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: 'no', $metadata: {} }));
+    sm.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: 'no', $metadata: {} } as any));
     sm.on(PutSecretValueCommand).resolves({});
     await handleCredentialEvent(create(), deps());
     const op = (c: any) => c.args[0].constructor.name.replace('Command', '');
@@ -73,18 +73,18 @@ describe('Create', () => {
   test('a key that cannot be stored is revoked before the error propagates', async () => {
     grafana.on(CreateWorkspaceApiKeyCommand).resolves({ key: 'eyJrIjoi-secret' });
     grafana.on(DeleteWorkspaceApiKeyCommand).resolves({});
-    sm.on(PutSecretValueCommand).rejects(new InternalServiceError({ message: 'boom', $metadata: {} }));
+    sm.on(PutSecretValueCommand).rejects(new InternalServiceError({ message: 'boom', $metadata: {} } as any));
     await expect(handleCredentialEvent(create(), deps())).rejects.toThrow(/Storing API key S-Key-[0-9a-f]{10} in secret .* failed .*the API key was revoked/);
     expect(grafana.commandCalls(DeleteWorkspaceApiKeyCommand)).toHaveLength(1);
   });
 
   test('an unknown workspace fails naming the workspace, the cause and the fix', async () => {
-    grafana.on(CreateWorkspaceApiKeyCommand).rejects(new GrafanaNotFound({ message: 'Workspace not found', $metadata: {} }));
+    grafana.on(CreateWorkspaceApiKeyCommand).rejects(new GrafanaNotFound({ message: 'Workspace not found', $metadata: {} } as any));
     await expect(handleCredentialEvent(create(), deps())).rejects.toThrow(`Workspace ${WS} or the resource was not found (ResourceNotFoundException: Workspace not found): check workspaceId and the stack region`);
   });
 
   test('Grafana 11 explains that API keys do not exist there', async () => {
-    grafana.on(CreateWorkspaceApiKeyCommand).rejects(new ValidationException({ message: 'not supported', $metadata: {} }));
+    grafana.on(CreateWorkspaceApiKeyCommand).rejects(new ValidationException({ message: 'not supported', $metadata: {} } as any));
     grafana.on(DescribeWorkspaceCommand).resolves({ workspace: { grafanaVersion: '11.0' } as any });
     await expect(handleCredentialEvent(create(), deps())).rejects.toThrow(/runs Grafana 11\.0, which has no API keys .*WorkspaceServiceAccountToken/);
   });
@@ -161,7 +161,7 @@ describe('Delete', () => {
     sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: 'v2' }).resolves({ VersionId: 'v2', SecretString: apiKeyRecord('k2', P1) });
     sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: 'v1' }).resolves({ VersionId: 'v1', SecretString: apiKeyRecord('k1', P1) });
     sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: 'v3' }).resolves({ VersionId: 'v3', SecretString: apiKeyRecord('k3', P1) });
-    grafana.on(DeleteWorkspaceApiKeyCommand, { keyName: 'k1' }).rejects(new GrafanaNotFound({ message: 'gone', $metadata: {} }));
+    grafana.on(DeleteWorkspaceApiKeyCommand, { keyName: 'k1' }).rejects(new GrafanaNotFound({ message: 'gone', $metadata: {} } as any));
     grafana.on(DeleteWorkspaceApiKeyCommand).resolves({});
     await handleCredentialEvent(del(P1), deps());
     expect(grafana.commandCalls(DeleteWorkspaceApiKeyCommand).map((c) => c.args[0].input.keyName).sort()).toEqual(['k1', 'k2', 'k3']);
@@ -180,7 +180,7 @@ describe('Delete', () => {
   });
 
   test('a secret that is already gone: success, nothing touched', async () => {
-    sm.on(DescribeSecretCommand).rejects(new ResourceNotFoundException({ message: 'gone', $metadata: {} }));
+    sm.on(DescribeSecretCommand).rejects(new ResourceNotFoundException({ message: 'gone', $metadata: {} } as any));
     await handleCredentialEvent(del(P1), deps());
     expect(grafana.calls()).toHaveLength(0);
   });

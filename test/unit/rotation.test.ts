@@ -70,7 +70,7 @@ describe('createSecret', () => {
     sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: 'v2' }).resolves({ VersionId: 'v2', SecretString: apiKeyRecord('k2', P1) });
     sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: TOKEN }).resolves({ VersionId: TOKEN, SecretString: apiKeyRecord(name, P1) });
     const { ConflictException } = await import('@aws-sdk/client-grafana');
-    grafana.on(CreateWorkspaceApiKeyCommand).rejects(new ConflictException({ message: 'exists', $metadata: {} }));
+    grafana.on(CreateWorkspaceApiKeyCommand).rejects(new ConflictException({ message: 'exists', $metadata: {} } as any));
     await handleRotationEvent(event('createSecret'), deps());
     expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
     expect(grafana.commandCalls(DeleteWorkspaceApiKeyCommand)).toHaveLength(0);
@@ -126,7 +126,7 @@ describe('finishSecret', () => {
     sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: TOKEN }).resolves({ VersionId: TOKEN, SecretString: apiKeyRecord('k3', P1, {}, { basedOnVersionId: 'v2' }) });
     sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: 'v9' }).resolves({ VersionId: 'v9', SecretString: apiKeyRecord('k9', 'S-Key-9999999999') });
     sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: 'v2' }).resolves({ VersionId: 'v2', SecretString: apiKeyRecord('k2', P1) });
-    sm.on(UpdateSecretVersionStageCommand, { VersionStage: 'AWSCURRENT' }).rejects(new InvalidParameterException({ message: 'not attached', $metadata: {} }));
+    sm.on(UpdateSecretVersionStageCommand, { VersionStage: 'AWSCURRENT' }).rejects(new InvalidParameterException({ message: 'not attached', $metadata: {} } as any));
     sm.on(UpdateSecretVersionStageCommand, { VersionStage: 'AWSPENDING' }).resolves({});
     sm.on(DescribeSecretCommand).resolves({ ARN: SECRET, VersionIdsToStages: { v9: ['AWSCURRENT'], v2: ['AWSPREVIOUS'], [TOKEN]: ['AWSPENDING'] } });
     grafana.on(DeleteWorkspaceApiKeyCommand).resolves({});
@@ -137,7 +137,7 @@ describe('finishSecret', () => {
 
   test('already finished: nothing to do', async () => {
     sm.on(GetSecretValueCommand).resolves({ VersionId: TOKEN, SecretString: apiKeyRecord('k3', P1, {}, { basedOnVersionId: 'v2' }) });
-    sm.on(UpdateSecretVersionStageCommand).rejects(new InvalidParameterException({ message: 'not attached', $metadata: {} }));
+    sm.on(UpdateSecretVersionStageCommand).rejects(new InvalidParameterException({ message: 'not attached', $metadata: {} } as any));
     sm.on(DescribeSecretCommand).resolves({ ARN: SECRET, VersionIdsToStages: { [TOKEN]: ['AWSCURRENT', 'AWSPENDING'], v2: ['AWSPREVIOUS'] } });
     await handleRotationEvent(event('finishSecret'), deps());
     expect(grafana.calls()).toHaveLength(0);

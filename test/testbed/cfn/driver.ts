@@ -13,7 +13,7 @@ import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { ACCOUNT, AwsStandIns, REGION } from '../aws/standins';
-import { FunctionSpec, InvocationResult, LambdaHost } from './lambda-host';
+import { FunctionSpec, InvocationResult, LambdaHost, ReusedEnvironment } from './lambda-host';
 
 type Json = any;
 
@@ -59,6 +59,19 @@ export interface DeployResult {
   readonly failures: string[];
 }
 
+export interface DriverOptions {
+  /** Override every function's timeout (ms). */
+  readonly lambdaTimeoutMs?: number;
+  /** Override every custom resource's ServiceTimeout (ms). */
+  readonly serviceTimeoutMs?: number;
+  /**
+   * How many independent resources a stack create works on at once, as
+   * CloudFormation creates resources without dependencies between them in parallel.
+   * @default 1
+   */
+  readonly concurrency?: number;
+}
+
 export interface RotationScheduleState { readonly secretArn: string; readonly functionLogicalId: string; readonly expression: string }
 
 const PSEUDO: Record<string, string> = {
@@ -66,7 +79,7 @@ const PSEUDO: Record<string, string> = {
 };
 
 export class CfnDriver {
-  static async start(standins: AwsStandIns, opts: { lambdaTimeoutMs?: number; serviceTimeoutMs?: number } = {}): Promise<CfnDriver> {
+  static async start(standins: AwsStandIns, opts: DriverOptions = {}): Promise<CfnDriver> {
     const d = new CfnDriver(standins, opts);
     await new Promise<void>((r) => d.server.listen(0, '127.0.0.1', r));
     return d;
@@ -82,7 +95,7 @@ export class CfnDriver {
   private stackName = 'TestStack';
   private readonly stackId = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/TestStack/${randomUUID()}`;
 
-  private constructor(readonly standins: AwsStandIns, private readonly opts: { lambdaTimeoutMs?: number; serviceTimeoutMs?: number }) {
+  private constructor(readonly standins: AwsStandIns, private readonly opts: DriverOptions) {
     this.host = new LambdaHost(() => standins.env());
     this.server = http.createServer((req, res) => {
       let body = '';
@@ -159,23 +172,49 @@ export class CfnDriver {
 
   private async create(next: Json, opts: DeployOptions): Promise<DeployResult> {
     const created: string[] = [];
-    for (const id of this.order(next)) {
-      const def = next.Resources[id];
-      const err = await this.createResource(id, def, opts);
-      created.push(id);
-      if (err) {
-        // Stack creation failed: CloudFormation deletes what it created, the failed resource included.
-        for (const cid of created.reverse()) {
+    const failures: string[] = [];
+    for (const level of this.levels(next)) {
+      // Resources of one level do not depend on each other: create them side by side.
+      const queue = [...level];
+      const worker = async () => {
+        for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+          const err = await this.createResource(id, next.Resources[id], opts);
+          created.push(id);
+          if (err) failures.push(err);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, this.opts.concurrency ?? 1) }, worker));
+      if (failures.length) {
+        // Stack creation failed: CloudFormation deletes what it created, the failed resources included.
+        for (const cid of this.order(next).reverse()) {
+          if (!created.includes(cid)) continue;
           const r = this.resources.get(cid);
           if (r) await this.deleteResource(r, opts);
           this.resources.delete(cid);
         }
         this.template = { Resources: {} };
-        return { ok: false, status: 'ROLLBACK_COMPLETE', failures: [err] };
+        return { ok: false, status: 'ROLLBACK_COMPLETE', failures };
       }
     }
     this.template = next;
     return { ok: true, status: 'CREATE_COMPLETE', failures: [] };
+  }
+
+  /** Resources grouped by dependency depth: each level depends only on earlier ones. */
+  private levels(template: Json): string[][] {
+    const order = this.order(template);
+    const depth = new Map<string, number>();
+    for (const id of order) {
+      const def = template.Resources[id];
+      let d = 0;
+      const deps = new Set<string>([def.DependsOn ?? []].flat());
+      collectRefs(def.Properties, (ref) => deps.add(ref));
+      for (const dep of deps) if (depth.has(dep)) d = Math.max(d, depth.get(dep)! + 1);
+      depth.set(id, d);
+    }
+    const levels: string[][] = [];
+    for (const id of order) (levels[depth.get(id)!] ??= []).push(id);
+    return levels.filter(Boolean);
   }
 
   private async update(next: Json, opts: DeployOptions): Promise<DeployResult> {
@@ -373,11 +412,12 @@ export class CfnDriver {
   // ---------- rotation (Secrets Manager's side) ----------
 
   /** Invokes one rotation step as Secrets Manager does; resolves with the invocation result. */
-  async rotationStep(secretArn: string, step: string, token: string, opts: { crashAfterMs?: number } = {}): Promise<InvocationResult> {
+  async rotationStep(secretArn: string, step: string, token: string, opts: { crashAfterMs?: number; reuse?: ReusedEnvironment } = {}): Promise<InvocationResult> {
     const schedule = this.rotationSchedules().find((s) => s.secretArn === secretArn);
     if (!schedule) throw new Error(`no rotation schedule for ${secretArn}`);
     const fn = this.functions.get(schedule.functionLogicalId)!;
-    return this.host.invoke(fn, { Step: step, SecretId: secretArn, ClientRequestToken: token }, opts);
+    const event = { Step: step, SecretId: secretArn, ClientRequestToken: token };
+    return opts.reuse ? this.host.invokeReusing(opts.reuse, fn, event, opts) : this.host.invoke(fn, event, opts);
   }
 
   // ---------- templates ----------

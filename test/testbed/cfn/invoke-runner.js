@@ -1,6 +1,6 @@
 // One Lambda execution environment for one invocation, as a process of its own.
 // Init: loads the handler module (argv: assetDir, handler), then says 'ready'.
-// Invoke: on the parent's 'job' message, builds a context whose remaining time
+// Invoke: on each 'job' message (several when the parent reuses the environment), builds a context whose remaining time
 // counts down from the function's timeout and calls the handler. Exit code 0
 // means the handler returned; 1 means it threw (its message goes to stderr
 // behind a marker). The parent kills the process at the timeout.
@@ -38,7 +38,9 @@ init().then((handler) => {
       callbackWaitsForEmptyEventLoop: true,
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     };
-    Promise.resolve().then(() => handler(job.event, context)).then(() => process.exit(0), fail);
+    const done = () => (job.keepAlive ? process.send({ ok: true }) : process.exit(0));
+    const failed = (err) => (job.keepAlive ? process.send({ ok: false, error: { name: err && err.name, message: err && err.message } }) : fail(err));
+    Promise.resolve().then(() => handler(job.event, context)).then(done, failed);
   });
   process.send('ready');
 }, fail);

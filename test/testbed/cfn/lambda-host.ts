@@ -45,6 +45,15 @@ export interface InvokeOptions {
   readonly crashAfterMs?: number;
 }
 
+/**
+ * An execution environment kept for several invocations, as Lambda keeps one
+ * warm for back-to-back invocations. Open one, invoke through it, close it.
+ */
+export interface ReusedEnvironment {
+  env?: Environment;
+  logOffset: number;
+}
+
 interface Environment {
   readonly child: ChildProcess;
   readonly ready: Promise<void>;
@@ -60,7 +69,7 @@ export class LambdaHost {
   /** Processes already started (their init running) for each function, next in line first. */
   private readonly spare = new Map<string, Environment[]>();
   /** How many processes per function are started ahead of need. */
-  prestart = 2;
+  prestart = 1;
   /** Keep only the most recent logs when a long run would otherwise hold too many. */
   maxLogs = Infinity;
 
@@ -125,6 +134,55 @@ export class LambdaHost {
     this.logs.push(output);
     if (this.logs.length > this.maxLogs) this.logs.splice(0, this.logs.length - this.maxLogs);
     return { ok: exitCode === 0, timedOut, error, logs: output, durationMs: Date.now() - started, exitCode };
+  }
+
+  /** A process whose init is under way (or done), and another started to take its place. */
+  private takeStarted(fn: FunctionSpec): Environment {
+    const key = `${fn.functionName}:${fn.assetDir}`;
+    const queue = this.spare.get(key) ?? [];
+    this.spare.set(key, queue);
+    const env = queue.shift() ?? this.start(fn);
+    while (queue.length < this.prestart) queue.push(this.start(fn));
+    return env;
+  }
+
+  /** Invokes in a kept environment (started on first use, or again after a crash or timeout). */
+  async invokeReusing(reuse: ReusedEnvironment, fn: FunctionSpec, event: unknown, opts: InvokeOptions = {}): Promise<InvocationResult> {
+    this.invocations++;
+    if (!reuse.env) {
+      reuse.env = this.takeStarted(fn);
+      reuse.logOffset = 0;
+      await Promise.race([reuse.env.ready, reuse.env.exited]);
+    }
+    const env = reuse.env;
+    const started = Date.now();
+    const answer = new Promise<{ ok: boolean; error?: InvocationResult['error'] } | undefined>((resolve) => {
+      env.child.once('message', (m: any) => resolve(m));
+      void env.exited.then(() => resolve(undefined));
+    });
+    env.child.send({
+      event, timeoutMs: fn.timeoutMs, functionName: fn.functionName, requestId: randomUUID(), keepAlive: true,
+      env: { TESTBED_CLOCK_OFFSET_MS: this.baseEnv().TESTBED_CLOCK_OFFSET_MS ?? '0' },
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; env.child.kill('SIGKILL'); }, fn.timeoutMs);
+    const crash = opts.crashAfterMs !== undefined ? setTimeout(() => env.child.kill('SIGKILL'), opts.crashAfterMs) : undefined;
+    const result = await answer;
+    clearTimeout(timer);
+    if (crash) clearTimeout(crash);
+    if (!result) reuse.env = undefined; // the process died: the next invocation starts a new environment
+    await new Promise((r) => setImmediate(r));
+    const output = env.output.slice(reuse.logOffset);
+    reuse.logOffset = env.output.length;
+    this.logs.push(output);
+    if (this.logs.length > this.maxLogs) this.logs.splice(0, this.logs.length - this.maxLogs);
+    return { ok: !!result?.ok, timedOut, error: result?.error, logs: output, durationMs: Date.now() - started, exitCode: result ? 0 : null };
+  }
+
+  /** Ends a kept environment. */
+  release(reuse: ReusedEnvironment): void {
+    reuse.env?.child.kill('SIGKILL');
+    reuse.env = undefined;
   }
 
   dispose(): void {

@@ -20,6 +20,12 @@ export interface RotateOptions {
   readonly crashAfterMs?: number;
   /** Runs before each step; tests use it to interfere (revoke a key, deploy an update). */
   readonly between?: (step: Step, token: string) => Promise<void>;
+  /**
+   * Run the four steps in one execution environment, as Lambda reuses a warm
+   * one for back-to-back invocations (a crash still kills it). Default: each
+   * step in a process of its own.
+   */
+  readonly reuseEnvironment?: boolean;
 }
 
 export interface RotationOutcome {
@@ -38,16 +44,21 @@ export async function rotate(driver: CfnDriver, standins: AwsStandIns, secretArn
   const token = pending && pending.versionId !== current?.versionId ? pending.versionId : randomUUID();
   standins.beginRotation(secretArn, token);
   const invocations: InvocationResult[] = [];
+  const reuse = opts.reuseEnvironment ? { logOffset: 0 } : undefined;
+  try {
   for (const step of STEPS) {
     if (opts.between) await opts.between(step, token);
     const crash = opts.crashDuring === step ? { crashAfterMs: opts.crashAfterMs ?? 150 } : {};
     for (let i = 0; i < (opts.repeatEachStep ? 2 : 1); i++) {
-      const result = await driver.rotationStep(secretArn, step, token, crash);
+      const result = await driver.rotationStep(secretArn, step, token, { ...crash, reuse });
       invocations.push(result);
       if (!result.ok) {
         return { ok: false, token, failedStep: step, error: result.error?.message ?? (result.timedOut ? 'timed out' : `exit ${result.exitCode}`), invocations };
       }
     }
+  }
+  } finally {
+    if (reuse) driver.host.release(reuse);
   }
   return { ok: true, token, invocations };
 }

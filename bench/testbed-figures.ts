@@ -1,0 +1,104 @@
+/**
+ * Figures 2 and 5, measured in the test bed: AWS calls per lifecycle event,
+ * and 50 keys created at once against a rate-limited CreateWorkspaceApiKey.
+ */
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { GrafanaRole, WorkspaceApiKey } from '../lib';
+import { AwsStandIns } from '../test/testbed/aws/standins';
+import { CfnDriver } from '../test/testbed/cfn/driver';
+import { rotate } from '../test/testbed/cfn/rotation';
+
+const total = (c: Record<string, number>) => Object.entries(c).filter(([k]) => k !== 'GrafanaApiOrg').reduce((n, [, v]) => n + v, 0);
+const show = (c: Record<string, number>) => Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+
+function stackWith(keys: number, role: GrafanaRole, ws: string): Stack {
+  const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true } });
+  const stack = new Stack(app, 'Bench', { env: { account: '123456789012', region: 'us-east-1' } });
+  for (let i = 0; i < keys; i++) new WorkspaceApiKey(stack, `Key${i}`, { workspaceId: ws, keyRole: role, timeToLive: Duration.days(30) });
+  return stack;
+}
+
+export interface CallFigures { rows: Array<{ event: string; calls: number; detail: string; goal: string; met: boolean | undefined }> }
+
+export async function measureCalls(): Promise<CallFigures> {
+  const standins = await AwsStandIns.start();
+  const driver = await CfnDriver.start(standins, { serviceTimeoutMs: 60_000 });
+  const ws = standins.addWorkspace().id;
+  const rows: CallFigures['rows'] = [];
+  const record = (event: string, c: Record<string, number>, goal: string, limit?: number) => {
+    const n = total(c);
+    const verify = c.GrafanaApiOrg ?? 0;
+    rows.push({ event, calls: n, detail: show(c) + (verify ? '' : ''), goal, met: limit === undefined ? undefined : n <= limit });
+    return verify;
+  };
+  try {
+    await driver.deploy(stackWith(1, GrafanaRole.VIEWER, ws));
+    record('create', driver.records.find((r) => r.requestType === 'Create')!.calls, '= 2 (the floor)', 2);
+    standins.resetCounts();
+    const before = driver.records.length;
+    await driver.deploy(stackWith(1, GrafanaRole.EDITOR, ws));
+    const events = driver.records.slice(before);
+    record('update that reissues (Update event)', events.find((r) => r.requestType === 'Update')!.calls, '–');
+    record('… and its cleanup (Delete of the old id)', events.find((r) => r.requestType === 'Delete')!.calls, '–');
+    standins.resetCounts();
+    // Only rotateAfter changes: nothing about the key, so CloudFormation does not even call the handler.
+    const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true } });
+    const stack = new Stack(app, 'Bench', { env: { account: '123456789012', region: 'us-east-1' } });
+    new WorkspaceApiKey(stack, 'Key0', { workspaceId: ws, keyRole: GrafanaRole.EDITOR, timeToLive: Duration.days(30), rotateAfter: Duration.days(20) });
+    await driver.deploy(stack);
+    record('no-op update', standins.counts(), '0', 0);
+    const secret = driver.secretArn('Key0Secret');
+    standins.resetCounts();
+    await rotate(driver, standins, secret);
+    const first = standins.counts();
+    standins.resetCounts();
+    await rotate(driver, standins, secret);
+    const steady = standins.counts();
+    const verifyFirst = first.GrafanaApiOrg ?? 0;
+    rows.push({ event: 'first rotation (resolves the workspace URL once)', calls: total(first), detail: show(first), goal: '≤ 6 + 1 verify', met: total(first) <= 6 && verifyFirst <= 1 });
+    rows.push({ event: 'rotation, steady state', calls: total(steady), detail: show(steady), goal: '≤ 6 + 1 verify', met: total(steady) <= 6 && (steady.GrafanaApiOrg ?? 0) <= 1 });
+    standins.resetCounts();
+    await driver.destroy();
+    record('delete (after rotations: two keys to revoke)', standins.counts(), '≤ 3', 3);
+    // A delete right after create, the common case.
+    await driver.deploy(stackWith(1, GrafanaRole.VIEWER, ws));
+    standins.resetCounts();
+    await driver.destroy();
+    record('delete (one key)', standins.counts(), '≤ 3', 3);
+  } finally {
+    await driver.stop();
+    await standins.stop();
+  }
+  return { rows };
+}
+
+export interface ConcurrencyFigures {
+  keys: number; perSecond: number; ok: boolean; failed: number; wallSeconds: number; boundSeconds: number; ratio: number;
+  throttled: number; createCalls: number;
+}
+
+export async function measureConcurrency(keys = 50, perSecond = 10): Promise<ConcurrencyFigures> {
+  const standins = await AwsStandIns.start();
+  // CloudFormation creates independent resources in parallel; here all 50 at once.
+  const driver = await CfnDriver.start(standins, { serviceTimeoutMs: 300_000, concurrency: keys });
+  const ws = standins.addWorkspace().id;
+  try {
+    standins.faults.rateLimit('CreateWorkspaceApiKey', perSecond);
+    const stack = stackWith(keys, GrafanaRole.VIEWER, ws);
+    const started = Date.now();
+    const result = await driver.deploy(stack);
+    const creates = driver.records.filter((r) => r.requestType === 'Create');
+    const wallSeconds = (Date.now() - started) / 1000;
+    // The bucket starts full (perSecond calls at once), then refills at perSecond.
+    const boundSeconds = Math.max(0, (keys - perSecond) / perSecond);
+    const failed = creates.filter((r) => r.response?.Status !== 'SUCCESS').length;
+    const live = standins.liveKeys(ws).length;
+    return {
+      keys, perSecond, ok: result.ok && live === keys, failed, wallSeconds, boundSeconds, ratio: wallSeconds / boundSeconds,
+      throttled: standins.faults.injected.throttle ?? 0, createCalls: standins.counts().CreateWorkspaceApiKey ?? 0,
+    };
+  } finally {
+    await driver.stop();
+    await standins.stop();
+  }
+}
