@@ -59,7 +59,7 @@ export async function measureCalls(): Promise<CallFigures> {
     rows.push({ event: 'rotation, steady state', calls: total(steady), detail: show(steady), goal: '≤ 6 + 1 verify', met: total(steady) <= 6 && (steady.GrafanaApiOrg ?? 0) <= 1 });
     standins.resetCounts();
     await driver.destroy();
-    record('delete (after rotations: two keys to revoke)', standins.counts(), '≤ 3', 3);
+    record('delete after rotations (two live keys to revoke)', standins.counts(), '– (two revocations plus reads)');
     // A delete right after create, the common case.
     await driver.deploy(stackWith(1, GrafanaRole.VIEWER, ws));
     standins.resetCounts();
@@ -85,10 +85,10 @@ export async function measureConcurrency(keys = 50, perSecond = 10): Promise<Con
   try {
     standins.faults.rateLimit('CreateWorkspaceApiKey', perSecond);
     const stack = stackWith(keys, GrafanaRole.VIEWER, ws);
-    const started = Date.now();
     const result = await driver.deploy(stack);
     const creates = driver.records.filter((r) => r.requestType === 'Create');
-    const wallSeconds = (Date.now() - started) / 1000;
+    // From the first Create delivered to the last one answered.
+    const wallSeconds = (Math.max(...creates.map((r) => r.endedAt)) - Math.min(...creates.map((r) => r.startedAt))) / 1000;
     // The bucket starts full (perSecond calls at once), then refills at perSecond.
     const boundSeconds = Math.max(0, (keys - perSecond) / perSecond);
     const failed = creates.filter((r) => r.response?.Status !== 'SUCCESS').length;

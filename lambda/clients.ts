@@ -25,7 +25,7 @@ export function isServiceError(err: unknown, name: string): boolean {
 }
 
 /** Attempts per call, including the first. */
-export const MAX_ATTEMPTS = Number(process.env.GRAFANA_CREDENTIALS_MAX_ATTEMPTS ?? 8);
+export const MAX_ATTEMPTS = Number(process.env.GRAFANA_CREDENTIALS_MAX_ATTEMPTS ?? 12);
 /**
  * Backoff before retry n: "full jitter" (a random delay up to 100 ms × 2^n),
  * capped at 2 s. The cap keeps many concurrent deployments competing for a

@@ -44,6 +44,9 @@ export interface InvocationRecord {
   readonly invocation: InvocationResult;
   /** AWS calls the stand-ins counted while this invocation ran, by operation. */
   readonly calls: Record<string, number>;
+  /** Real time (ms) the event was delivered and answered. */
+  readonly startedAt: number;
+  readonly endedAt: number;
 }
 
 export interface DeployOptions {
@@ -395,6 +398,7 @@ export class CfnDriver {
     let responseBody: string | undefined;
     const answered = new Promise<void>((resolve) => this.pending.set(event.RequestId, (body) => { responseBody = body; resolve(); }));
     const callsBefore = this.standins.counts();
+    const startedAt = Date.now();
     const invocation = await this.host.invoke(fn, event);
     if (responseBody === undefined) {
       await Promise.race([answered, new Promise((res) => setTimeout(res, Math.max(0, serviceTimeoutMs - invocation.durationMs)))]);
@@ -404,6 +408,7 @@ export class CfnDriver {
       requestType, logicalId: r.logicalId, physicalId: event.PhysicalResourceId, responseBody,
       response: responseBody ? JSON.parse(responseBody) : undefined, invocation,
       calls: diffCounts(callsBefore, this.standins.counts()),
+      startedAt, endedAt: Date.now(),
     };
     this.records.push(record);
     return record;
