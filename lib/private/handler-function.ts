@@ -120,7 +120,12 @@ export class CredentialHandler extends Construct {
    * Validations (cdk-nag 3) and as `cdk_nag` metadata (cdk-nag 2).
    */
   private acknowledge(scope: Construct, finding: string, reason: string): void {
-    Validations.of(scope).acknowledge({ id: `AwsSolutions::${finding}`, reason });
+    try {
+      Validations.of(scope).acknowledge({ id: `AwsSolutions::${finding}`, reason });
+    } catch {
+      // aws-cdk-lib before 2.27x refuses '::' inside a finding id (IAM ARNs have it): acknowledge the rule on this role only.
+      Validations.of(scope).acknowledge({ id: `AwsSolutions::${finding.split('[')[0]}`, reason: `${reason} (finding: ${finding})` });
+    }
     const resources = [scope, ...scope.node.findAll()].filter((c): c is CfnResource => CfnResource.isCfnResource(c));
     for (const resource of resources) {
       const existing = resource.getMetadata('cdk_nag')?.rules_to_suppress ?? [];

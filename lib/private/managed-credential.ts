@@ -1,4 +1,4 @@
-import { Annotations, CfnResource, CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -89,8 +89,8 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
         // Creating the resource already issued a credential; the next one is due on schedule.
         rotateImmediatelyOnUpdate: false,
       });
-      rotationSchedule.addResourceDependency(resource.node.defaultChild as CfnResource);
-      rotationSchedule.addResourceDependency(permission);
+      rotationSchedule.node.addDependency(resource);
+      rotationSchedule.node.addDependency(permission);
       if (schedule.rotateAfterSeconds + schedule.windowSeconds > options.secondsToLive) {
         Annotations.of(scope).addWarningV2('grafana-credentials:rotationWindow',
           `rotation runs ${Duration.seconds(schedule.rotateAfterSeconds).toHumanString()} after issue within a window of up to ${Duration.seconds(schedule.windowSeconds).toHumanString()}, ` +

@@ -1,9 +1,10 @@
 /**
  * cdk-nag's AwsSolutions pack over a stack that uses every construct with its
- * defaults: no finding may be left unacknowledged, and every acknowledgment is
- * one the library makes, narrowly, with a reason.
+ * defaults: no finding may be left unsuppressed, and every suppression is one
+ * the library makes, narrowly, with a reason.
  */
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, Aspects, Stack } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { WorkspaceApiKey, WorkspaceServiceAccount, WorkspaceServiceAccountToken } from '../../lib';
@@ -22,40 +23,44 @@ function everyConstruct(app: App): Stack {
   return stack;
 }
 
-test('AwsSolutions: no unacknowledged finding', () => {
-  const app = new App();
-  everyConstruct(app);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  const errors: string[] = [];
-  const original = console.error;
-  console.error = (...args: unknown[]) => { errors.push(args.join(' ')); };
-  try {
-    expect(() => app.synth()).not.toThrow();
-  } finally {
-    console.error = original;
-  }
-  expect(errors.join('\n')).not.toMatch(/AwsSolutions-/);
-});
+function findings(stack: Stack): string[] {
+  const all = [
+    ...Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+    ...Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+  ];
+  return all.map((m) => `${m.id}: ${String(m.entry.data).split('\n')[0]}`);
+}
 
-test('without the library\'s acknowledgments the pack would fail, so the check above is real', () => {
-  const app = new App();
-  const stack = new Stack(app, 'Raw');
-  new iam.Role(stack, 'Wild', { assumedBy: new iam.AccountRootPrincipal() }).addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: ['*'] }));
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  const errors: string[] = [];
-  const original = console.error;
-  console.error = (...args: unknown[]) => { errors.push(args.join(' ')); };
-  let threw = false;
-  try { app.synth(); } catch { threw = true; } finally { console.error = original; }
-  expect(threw || /AwsSolutions-IAM5/.test(errors.join('\n'))).toBe(true);
-});
-
-test('acknowledgments are narrow: they name the exact managed policy and wildcard resources', () => {
+test('AwsSolutions: no unsuppressed finding over every construct', () => {
   const app = new App();
   const stack = everyConstruct(app);
-  const role = stack.node.findAll().find((c) => c.node.path.endsWith('GrafanaCredentialsHandler/Function/ServiceRole'))!;
-  const acks = JSON.stringify(role.node.metadata.map((m) => m.data));
-  expect(acks).toContain('AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:grafana-credentials/NagStack/*]');
-  expect(acks).toContain('secret:team/grafana-key-??????');
-  expect(acks).not.toMatch(/AwsSolutions-IAM5"/); // never the whole rule
+  Aspects.of(app).add(new AwsSolutionsChecks());
+  expect(findings(stack)).toEqual([]);
+});
+
+test('the pack does report a wildcard grant that nobody suppressed, so the check above is real', () => {
+  const app = new App();
+  const stack = new Stack(app, 'Raw');
+  new iam.Role(stack, 'Wild', { assumedBy: new iam.AccountRootPrincipal() })
+    .addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: ['*'] }));
+  Aspects.of(app).add(new AwsSolutionsChecks());
+  expect(findings(stack).join('\n')).toMatch(/AwsSolutions-IAM5/);
+});
+
+test('suppressions are narrow: the handler role only, naming the exact managed policy and wildcard resources', () => {
+  const app = new App();
+  const stack = everyConstruct(app);
+  const resources = Object.entries<any>(app.synth().getStackByName(stack.stackName).template.Resources);
+  const suppressed: any[] = resources.flatMap(([, r]) => r.Metadata?.cdk_nag?.rules_to_suppress ?? []);
+  expect(suppressed.length).toBeGreaterThan(0);
+  for (const s of suppressed) {
+    expect(s.reason.length).toBeGreaterThan(40);
+    expect(s.applies_to).toHaveLength(1); // one finding each, never the whole rule
+  }
+  const appliesTo = suppressed.flatMap((s) => s.applies_to);
+  expect(appliesTo).toContain('Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:grafana-credentials/NagStack/*');
+  expect(appliesTo).toContain('Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:team/grafana-key-??????');
+  expect(appliesTo).toContain('Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole');
+  const holders = resources.filter(([, r]) => r.Metadata?.cdk_nag).map(([id]) => id);
+  expect(holders.every((id) => id.startsWith('GrafanaCredentialsHandlerFunctionServiceRole'))).toBe(true);
 });
