@@ -44,7 +44,8 @@ async function common() {
   return {
     // The strategy counts retries, not attempts.
     retryStrategy: new ConfiguredRetryStrategy(MAX_ATTEMPTS - 1, (retry: number) => backoffMs(retry)),
-    requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: CONNECTION_TIMEOUT_MS },
+    // Without throwOnRequestTimeout the SDK only warns when requestTimeout passes, and a hung call hangs on.
+    requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: CONNECTION_TIMEOUT_MS, throwOnRequestTimeout: true },
   };
 }
 

@@ -69,13 +69,7 @@ export class WorkspaceApiKey extends Construct {
       secondsToLive,
       grafanaActions: GRAFANA_ACTIONS.apiKey,
       secretDescription: `Amazon Managed Grafana API key (${keyRole}) for workspace ${props.workspaceId}, managed by ${this.node.path}`,
-      secretName: props.secretName,
-      encryptionKey: props.encryptionKey,
-      removalPolicy: props.removalPolicy,
-      workspaceUrl: props.workspaceUrl,
-      rotate: props.rotate ?? true,
-      rotateAfter: props.rotateAfter,
-      verifyRotatedKey: props.verifyRotatedKey ?? true,
+      options: props,
     });
     this.secret = credential.secret;
     this.secretArn = credential.secret.secretArn;

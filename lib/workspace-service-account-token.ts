@@ -63,13 +63,7 @@ export class WorkspaceServiceAccountToken extends Construct {
       secondsToLive,
       grafanaActions: GRAFANA_ACTIONS.serviceAccountToken,
       secretDescription: `Amazon Managed Grafana service-account token for workspace ${workspaceId}, managed by ${this.node.path}`,
-      secretName: props.secretName,
-      encryptionKey: props.encryptionKey,
-      removalPolicy: props.removalPolicy,
-      workspaceUrl: props.workspaceUrl,
-      rotate: props.rotate ?? true,
-      rotateAfter: props.rotateAfter,
-      verifyRotatedKey: props.verifyRotatedKey ?? true,
+      options: props,
     });
     this.secret = credential.secret;
     this.secretArn = credential.secret.secretArn;

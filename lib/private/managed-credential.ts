@@ -1,7 +1,7 @@
 import { Annotations, CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { CredentialOptions } from '../credential-options';
 import { ATTRIBUTES, SECRET_TAGS } from './contract';
 import { CredentialHandler } from './handler-function';
 import { rotationSchedule as scheduleFor } from './validation';
@@ -17,13 +17,8 @@ export interface ManagedCredentialOptions {
   readonly secondsToLive: number;
   readonly grafanaActions: readonly string[];
   readonly secretDescription: string;
-  readonly secretName?: string;
-  readonly encryptionKey?: kms.IKey;
-  readonly removalPolicy?: RemovalPolicy;
-  readonly workspaceUrl?: string;
-  readonly rotate: boolean;
-  readonly rotateAfter?: Duration;
-  readonly verifyRotatedKey: boolean;
+  /** What the user set: secret, rotation and verification options. */
+  readonly options: CredentialOptions;
 }
 
 export interface ManagedCredential {
@@ -43,24 +38,27 @@ export interface ManagedCredential {
 export function createManagedCredential(scope: Construct, options: ManagedCredentialOptions): ManagedCredential {
   {
     const handler = CredentialHandler.of(scope);
-    const schedule = options.rotate ? scheduleFor(options.owner, options.secondsToLive, options.rotateAfter) : undefined;
+    const { secretName: givenSecretName, encryptionKey, removalPolicy, workspaceUrl, rotateAfter } = options.options;
+    const rotate = options.options.rotate ?? true;
+    const verifyRotatedKey = options.options.verifyRotatedKey ?? true;
+    const schedule = rotate ? scheduleFor(options.owner, options.secondsToLive, rotateAfter) : undefined;
 
-    const secretName = options.secretName
+    const secretName = givenSecretName
       ?? `${handler.secretNamePrefix}${scope.node.path.split('/').slice(1).join('/')}`.replace(/[^A-Za-z0-9/_+=.@-]/g, '-').slice(0, 512);
     const secret = new secretsmanager.Secret(scope, 'Secret', {
       secretName,
       description: options.secretDescription,
-      encryptionKey: options.encryptionKey,
-      removalPolicy: options.removalPolicy ?? RemovalPolicy.DESTROY,
+      encryptionKey,
+      removalPolicy: removalPolicy ?? RemovalPolicy.DESTROY,
     });
     const cfnSecret = secret.node.defaultChild as secretsmanager.CfnSecret;
     // An empty secret: the handler writes its first version. A generated placeholder would only be noise.
     cfnSecret.addPropertyDeletionOverride('GenerateSecretString');
-    if (options.workspaceUrl) cfnSecret.tags.setTag(SECRET_TAGS.workspaceUrl, options.workspaceUrl);
-    if (!options.verifyRotatedKey) cfnSecret.tags.setTag(SECRET_TAGS.verifyRotatedKey, 'false');
+    if (workspaceUrl) cfnSecret.tags.setTag(SECRET_TAGS.workspaceUrl, workspaceUrl);
+    if (!verifyRotatedKey) cfnSecret.tags.setTag(SECRET_TAGS.verifyRotatedKey, 'false');
 
     handler.grantWorkspace(options.workspaceId, options.grafanaActions);
-    handler.grantSecret(options.secretName === undefined ? handler.secretNamePrefix : options.secretName, options.encryptionKey);
+    handler.grantSecret(givenSecretName === undefined ? handler.secretNamePrefix : givenSecretName, encryptionKey);
 
     const resource = new CustomResource(scope, 'Resource', {
       serviceToken: handler.function.functionArn,

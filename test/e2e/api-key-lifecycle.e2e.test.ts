@@ -200,6 +200,15 @@ test.each([['throttle'], ['serverError']] as const)('9. %s that passes succeeds;
   expect(standins.existingKeys()).toHaveLength(0);
 });
 
+test('9c. a call that hangs once is cut off by the per-request timeout and retried', async () => {
+  standins.faults.add({ operation: 'CreateWorkspaceApiKey', kind: 'hang', times: 1 });
+  const result = await driver.deploy(keyStack());
+  expect(result).toMatchObject({ ok: true });
+  const create = driver.records.find((r) => r.requestType === 'Create')!;
+  expect(create.invocation.durationMs).toBeLessThan(15_000);
+  expect(standins.liveKeys(ws)).toHaveLength(1);
+});
+
 test('9b. a PutSecretValue that keeps failing revokes the key it could not store', async () => {
   standins.faults.add({ operation: 'PutSecretValue', kind: 'serverError', times: Infinity });
   const result = await driver.deploy(keyStack());
