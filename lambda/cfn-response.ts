@@ -28,14 +28,19 @@ export function responseBody(event: CloudFormationCustomResourceEvent, answer: C
     NoEcho: true,
     Data: answer.data,
   });
-  let reason = answer.reason;
-  let body = build(reason);
-  while (Buffer.byteLength(body) > MAX_RESPONSE_BYTES && reason && reason.length > 0) {
-    const excess = Buffer.byteLength(body) - MAX_RESPONSE_BYTES;
-    reason = reason.slice(0, Math.max(0, reason.length - excess - 16)) + ' [truncated]';
-    body = build(reason);
+  let body = build(answer.reason);
+  if (Buffer.byteLength(body) <= MAX_RESPONSE_BYTES || !answer.reason) return body;
+  // Cut the reason by bytes, not characters: keep as much of its beginning as fits, whole characters only.
+  const suffix = ' [truncated]';
+  let budget = MAX_RESPONSE_BYTES - Buffer.byteLength(build('')) - Buffer.byteLength(suffix);
+  for (let i = 0; i < 8 && budget > 0; i++) {
+    const cut = Buffer.from(answer.reason, 'utf8').subarray(0, budget).toString('utf8').replace(/\uFFFD+$/, '');
+    body = build(cut + suffix);
+    const over = Buffer.byteLength(body) - MAX_RESPONSE_BYTES;
+    if (over <= 0) return body;
+    budget -= over; // JSON escaping made it longer than its bytes: cut again
   }
-  return body;
+  return build(suffix.trim());
 }
 
 const ATTEMPTS = 4;

@@ -36,11 +36,22 @@ export interface Outcome {
  */
 export class MintJournal {
   private readonly unstored = new Map<string, { issuer: Issuer; record: CredentialRecord }>();
+  /** Set when the invocation gave up (timeout guard): anything issued after that is revoked, not stored. */
+  closed = false;
   minted(issuer: Issuer, record: CredentialRecord) { this.unstored.set(issuer.nameOf(record), { issuer, record }); }
   stored(issuer: Issuer, record: CredentialRecord) { this.unstored.delete(issuer.nameOf(record)); }
   async revokeUnstored(): Promise<void> {
+    this.closed = true;
     for (const { issuer, record } of this.unstored.values()) await revokeQuietly(issuer, record, 'issued but never stored');
     this.unstored.clear();
+  }
+}
+
+/** Thrown when work resumes after the invocation already answered (the guard fired). */
+export class AbandonedError extends Error {
+  constructor() {
+    super('the invocation already answered CloudFormation; this work was abandoned');
+    this.name = 'AbandonedError';
   }
 }
 
@@ -108,6 +119,15 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
 
   const old = event.OldResourceProperties;
   if (old.SecretArn !== secretArn) {
+    // Moving back to a secret that still holds what is asked (the rollback of a secret change): keep it.
+    const target = await deps.store.describe(secretArn);
+    const targetCurrent = target ? await readStage(deps.store, target, Stage.CURRENT) : undefined;
+    const kept = targetCurrent?.record;
+    if (kept && kept.lifecycle.kind === issuer.kind && sameDefinition(kept.lifecycle.definition, definition)
+        && Date.parse(kept.expiresAt) - (deps.now ?? Date.now)() > RESTORE_MIN_REMAINING_MS) {
+      log('info', `the secret still holds the requested ${issuer.noun}; keeping it`, { credentialName: issuer.nameOf(kept), secretArn });
+      return outcome(kept.lifecycle.generation, secretArn);
+    }
     // A new secret: issue into it as on Create; cleanup deletes the old id, which empties the old secret.
     const name = credentialName(issuer.namePrefix(definition), event.RequestId);
     await mint(deps, issuer, definition, { secretArn, name, versionId: versionIdFor(event.RequestId), stages: [Stage.CURRENT], generation: name });
@@ -292,6 +312,11 @@ export async function mint(deps: EngineDeps, issuer: Issuer, definition: Definit
       ...(target.verify ? { verify: target.verify } : {}),
     },
   };
+  if (deps.journal.closed) {
+    // The guard answered FAILED while Grafana was issuing: nobody will store or delete this key but us.
+    await revokeQuietly(issuer, record, 'issued after the invocation gave up');
+    throw new AbandonedError();
+  }
   deps.journal.minted(issuer, record);
   try {
     await deps.store.put(secretArn, versionId, record, target.stages);

@@ -1,0 +1,158 @@
+/**
+ * The answer to CloudFormation: the 4,096-byte cap (lambda/cfn-response.ts),
+ * delivery retries, and the timeout guard in lambda/index.ts that answers
+ * FAILED before the function's own timeout, revoking anything issued but not
+ * stored.
+ */
+import { MAX_RESPONSE_BYTES, responseBody } from '../../lambda/cfn-response';
+import { deferred, keyProps, SECRET_ARN, settle, STACK_ID, useBed, WS } from './helpers/bed';
+import { GrafanaErrors } from './helpers/fake-aws';
+
+const FAILED_CREATE_ID = 'grafana-credentials-create-failed';
+const bed = useBed();
+// The guard races its revocations against a short timer that outlives the answer; let it run out before the worker exits.
+afterAll(() => new Promise((r) => setTimeout(r, 600)));
+
+describe('responseBody: the 4,096-byte cap', () => {
+  const event: any = {
+    RequestType: 'Update', StackId: STACK_ID, RequestId: '5f0e3a4c-1111-2222-3333-444455556666',
+    LogicalResourceId: 'ApiKey1A2B3C4D', ResponseURL: 'http://127.0.0.1/x', ResourceProperties: {},
+  };
+  const ids = { PhysicalResourceId: 'Stack-Key-0123456789', StackId: STACK_ID, RequestId: event.RequestId, LogicalResourceId: 'ApiKey1A2B3C4D' };
+
+  test('an over-long ASCII Reason is cut to fit, keeps its beginning and is marked; the ids are intact', () => {
+    const reason = `Creating API key in workspace ${WS} failed: ` + 'x'.repeat(10_000);
+    const body = responseBody(event, { status: 'FAILED', physicalResourceId: ids.PhysicalResourceId, reason });
+
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
+    const parsed = JSON.parse(body);
+    expect(parsed).toMatchObject({ Status: 'FAILED', ...ids, NoEcho: true });
+    expect(parsed.Reason.startsWith(`Creating API key in workspace ${WS} failed: xxx`)).toBe(true);
+    expect(parsed.Reason.endsWith(' [truncated]')).toBe(true);
+    // Cut no more than needed: the body uses most of the budget.
+    expect(Buffer.byteLength(body)).toBeGreaterThan(MAX_RESPONSE_BYTES - 64);
+  });
+
+  test('a Reason full of characters JSON escapes still fits, and the body stays valid JSON', () => {
+    const reason = 'he said "no"\n\t\\ '.repeat(800);
+    const body = responseBody(event, { status: 'FAILED', physicalResourceId: ids.PhysicalResourceId, reason });
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
+    expect(JSON.parse(body)).toMatchObject(ids);
+  });
+
+  test('a multi-byte Reason fits and the ids are intact', () => {
+    const body = responseBody(event, { status: 'FAILED', physicalResourceId: ids.PhysicalResourceId, reason: 'Zugriff verweigert für Schlüssel € '.repeat(300) });
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
+    expect(JSON.parse(body)).toMatchObject(ids);
+  });
+
+  // BUG (lambda/cfn-response.ts, responseBody, the slice in the while loop): the excess is measured in
+  // UTF-8 bytes but removed in UTF-16 characters, so a Reason made mostly of multi-byte characters
+  // is cut far more than needed; a 9,000-byte Reason of 3-byte characters is cut to nothing and the
+  // answer says only " [truncated]" although ~3,700 bytes were available.
+  test('a multi-byte Reason keeps as much of its beginning as fits (not cut to nothing)', () => {
+    const reason = '€'.repeat(3000);
+    const parsed = JSON.parse(responseBody(event, { status: 'FAILED', physicalResourceId: ids.PhysicalResourceId, reason }));
+    expect(parsed.Reason.startsWith('€'.repeat(500))).toBe(true);
+  });
+
+  test('a Reason that fits is left alone, and SUCCESS carries Data unchanged', () => {
+    const failed = JSON.parse(responseBody(event, { status: 'FAILED', physicalResourceId: 'p', reason: 'short reason' }));
+    expect(failed.Reason).toBe('short reason');
+    const ok = JSON.parse(responseBody(event, { status: 'SUCCESS', physicalResourceId: 'p', data: { CredentialName: 'p', SecretArn: SECRET_ARN } }));
+    expect(ok.Data).toEqual({ CredentialName: 'p', SecretArn: SECRET_ARN });
+    expect(ok.Reason).toBeUndefined();
+  });
+});
+
+describe('answers through the entry point', () => {
+  test('a 20 KB service error message still yields an answer under 4,096 bytes that names the workspace', async () => {
+    bed.world.fail('CreateWorkspaceApiKey', GrafanaErrors.accessDenied('Denied. '.repeat(2500)));
+    const answer = await bed.create({ requestId: 'huge-error' });
+
+    expect(Buffer.byteLength(bed.bodies[0])).toBeLessThanOrEqual(4096);
+    expect(answer).toMatchObject({ Status: 'FAILED', PhysicalResourceId: FAILED_CREATE_ID, RequestId: 'huge-error', StackId: STACK_ID });
+    expect(answer.Reason).toMatch(new RegExp(`^ServiceError: Creating API key \\S+ in workspace ${WS} failed \\(AccessDeniedException: Denied\\.`));
+    expect(answer.Reason!.endsWith('[truncated]')).toBe(true);
+  });
+
+  test('a ResponseURL that fails once is retried and the answer is delivered', async () => {
+    bed.responseStatuses.push(500);
+    const answer = await bed.create({ requestId: 'retry-answer' });
+    expect(answer.Status).toBe('SUCCESS');
+    expect(bed.responseStatuses).toEqual([]);
+  });
+});
+
+describe('timeout guard', () => {
+  test('a Grafana call that never returns: FAILED (create-failed id) answered before the remaining time elapses', async () => {
+    bed.world.hang('CreateWorkspaceApiKey');
+    const started = Date.now();
+    let answeredAfter = Infinity;
+    bed.onAnswer = () => { answeredAfter = Date.now() - started; };
+
+    const answer = await bed.create({ requestId: 'hang-create', remainingMs: 3000 });
+
+    expect(answeredAfter).toBeLessThan(3000);
+    expect(answer).toMatchObject({ Status: 'FAILED', PhysicalResourceId: FAILED_CREATE_ID, RequestId: 'hang-create' });
+    expect(answer.Reason).toMatch(/^Timed out after \d+ s waiting for AWS/);
+    expect(bed.world.secret(SECRET_ARN).labels()).toEqual({});
+  });
+
+  test('a key issued but never stored (PutSecretValue hangs) is revoked before the FAILED answer', async () => {
+    bed.world.hang('PutSecretValue');
+    const started = Date.now();
+    let liveWhenAnswered: string[] | undefined;
+    let answeredAfter = Infinity;
+    bed.onAnswer = () => { liveWhenAnswered = bed.world.liveKeys(WS); answeredAfter = Date.now() - started; };
+
+    const answer = await bed.create({ requestId: 'hang-put', remainingMs: 3000 });
+
+    expect(answer).toMatchObject({ Status: 'FAILED', PhysicalResourceId: FAILED_CREATE_ID });
+    expect(answer.Reason).toMatch(/anything issued was revoked/);
+    expect(bed.world.count('CreateWorkspaceApiKey')).toBe(1);
+    expect(bed.world.count('DeleteWorkspaceApiKey')).toBe(1);
+    expect(liveWhenAnswered).toEqual([]);
+    expect(answeredAfter).toBeLessThan(3000);
+  });
+
+  test('a Delete that hangs answers FAILED with its own physical id, not the create-failed id', async () => {
+    const id = (await bed.create({ requestId: 'create-then-hang' })).PhysicalResourceId;
+    bed.world.hang('DescribeSecret');
+
+    const answer = await bed.del({ physicalId: id, props: keyProps(), remainingMs: 3000 });
+
+    expect(answer).toMatchObject({ Status: 'FAILED', PhysicalResourceId: id });
+    expect(answer.Reason).toMatch(/^Timed out after/);
+  });
+
+  test('a slow call that finishes within the budget is answered SUCCESS', async () => {
+    bed.world.intercept('CreateWorkspaceApiKey', async (_input, proceed) => { await new Promise((r) => setTimeout(r, 300)); return proceed(); }, 1);
+    const answer = await bed.create({ requestId: 'slow-ok', remainingMs: 3000 });
+    expect(answer.Status).toBe('SUCCESS');
+  });
+});
+
+describe('known bugs (test.failing: each documents a defect in lambda/; remove .failing once fixed)', () => {
+  // BUG: lambda/index.ts handleCloudFormation (lines 60-75): after the guard answers FAILED, the abandoned
+  // work keeps running (in Lambda it resumes when the sandbox is thawed for the next event). The journal is
+  // drained once at the timeout (line 71) and never consulted again, so a CreateWorkspaceApiKey that answers
+  // late still mints and stores the key (lambda/lifecycle.ts mint, lines 295-303). CloudFormation got FAILED with
+  // 'grafana-credentials-create-failed', so the Delete that follows makes no call (by design) and the key is
+  // never revoked: it stays valid for its whole lifetime. Expected: "anything issued was revoked" holds for
+  // keys issued after the guard fired too (e.g. the journal refuses/revokes once closed).
+  test('a key Grafana issues after the guard gave up is revoked, not stored', async () => {
+    const late = deferred();
+    bed.world.intercept('CreateWorkspaceApiKey', async (_input, proceed) => { await late.promise; return proceed(); }, 1);
+
+    const answer = await bed.create({ requestId: 'late-create', remainingMs: 3000 });
+    expect(answer).toMatchObject({ Status: 'FAILED', PhysicalResourceId: FAILED_CREATE_ID });
+    late.resolve();
+    await settle();
+    const cleanup = await bed.del({ physicalId: FAILED_CREATE_ID });
+    expect(cleanup.Status).toBe('SUCCESS');
+
+    expect(bed.world.secret(SECRET_ARN).labels()).toEqual({});
+    expect(bed.world.liveKeys(WS)).toEqual([]);
+  });
+});
