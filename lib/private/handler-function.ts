@@ -111,7 +111,9 @@ export class CredentialHandler extends Construct {
     }
     if (encryptionKey && !this.keys.has(encryptionKey)) {
       this.keys.add(encryptionKey);
-      encryptionKey.grantEncryptDecrypt(this.function);
+      // What Secrets Manager asks of the caller with a customer-managed key: GenerateDataKey to
+      // write a version, Decrypt to read one. Named actions, no `kms:*Encrypt*` wildcards.
+      encryptionKey.grant(this.function, 'kms:Decrypt', 'kms:GenerateDataKey');
     }
   }
 

@@ -6,6 +6,7 @@
 import { App, Aspects, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { WorkspaceApiKey, WorkspaceServiceAccount, WorkspaceServiceAccountToken } from '../../lib';
 
@@ -63,4 +64,22 @@ test('suppressions are narrow: the handler role only, naming the exact managed p
   expect(appliesTo).toContain('Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole');
   const holders = resources.filter(([, r]) => r.Metadata?.cdk_nag).map(([id]) => id);
   expect(holders.every((id) => id.startsWith('GrafanaCredentialsHandlerFunctionServiceRole'))).toBe(true);
+});
+
+test('rotation turned off is reported (SMG4) on that secret: the library suppresses nothing a user chose', () => {
+  const app = new App();
+  const stack = new Stack(app, 'NoRotation');
+  new WorkspaceApiKey(stack, 'Key', { workspaceId: 'g-0123456789', rotate: false });
+  Aspects.of(app).add(new AwsSolutionsChecks());
+  expect(findings(stack)).toEqual(['/NoRotation/Key/Secret/Resource: AwsSolutions-SMG4: The secret does not have automatic rotation scheduled.']);
+});
+
+test('with a customer-managed key, the handler gets named KMS actions only: no wildcard to suppress', () => {
+  const app = new App();
+  const stack = new Stack(app, 'Cmk');
+  const cmk = new kms.Key(stack, 'Cmk', { enableKeyRotation: true });
+  new WorkspaceApiKey(stack, 'Key', { workspaceId: 'g-0123456789', encryptionKey: cmk });
+  new WorkspaceServiceAccount(stack, 'Account', { workspaceId: 'g-0123456789' }).addToken('Token', { encryptionKey: cmk });
+  Aspects.of(app).add(new AwsSolutionsChecks());
+  expect(findings(stack)).toEqual([]);
 });

@@ -17,6 +17,9 @@ test('npm pack ships the library, its types and the prebuilt handler, and nothin
   expect(files).toContain('dist/lib/index.d.ts');
   expect(files).toContain('dist/handler/index.mjs');
   expect(files).toContain('LICENSE');
+  // The jsii assembly and its API reference, for jsii-pacmak and Construct Hub.
+  expect(files).toContain('.jsii');
+  expect(files).toContain('API.md');
   expect(files.filter((f) => /^(test|bench|lambda|examples|dist\/test|dist\/bench|dist\/lambda)\//.test(f))).toEqual([]);
 });
 
@@ -42,7 +45,9 @@ test('a fresh CDK app synthesizes with the packed tarball, without esbuild or Do
       try { require.resolve('esbuild'); esbuild = 'present'; } catch {}
       console.log('esbuild ' + esbuild);
     `);
-    const run = spawnSync(process.execPath, ['app.js'], { cwd: app, encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: work } });
+    const env = { PATH: '/usr/bin:/bin', HOME: work };
+    expect(spawnSync('sh', ['-c', 'command -v docker'], { env }).status).not.toBe(0); // no Docker on this PATH
+    const run = spawnSync(process.execPath, ['app.js'], { cwd: app, encoding: 'utf8', env });
     expect(run.stderr).not.toMatch(/Error/);
     expect(run.stdout).toContain('esbuild absent');
     const assets = fs.readdirSync(path.join(app, 'cdk.out')).filter((d) => d.startsWith('asset.'));
