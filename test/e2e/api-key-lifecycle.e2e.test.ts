@@ -6,26 +6,15 @@ import { Duration } from 'aws-cdk-lib';
 import { GrafanaRole, WorkspaceApiKey, WorkspaceApiKeyProps } from '../../lib';
 import type { AwsStandIns } from '../testbed/aws/standins';
 import type { CfnDriver } from '../testbed/cfn/driver';
-import { apiOrg, assertNoLeaks, newStack, versionWith, withBed } from './harness';
+import { apiOrg, assertNoLeaks, newStack, useTestBed, versionWith, withBed } from './harness';
 
+const bed = useTestBed();
 let standins: AwsStandIns;
 let driver: CfnDriver;
-let stop: () => Promise<void>;
 let ws: string;
+beforeEach(() => ({ standins, driver, ws } = bed));
 
 const callsByEvent: Record<string, Record<string, number>> = {};
-
-beforeEach(async () => {
-  ({ standins, driver, stop } = await withBed());
-  ws = standins.addWorkspace().id;
-});
-afterEach(async () => {
-  try {
-    assertNoLeaks(standins, driver);
-  } finally {
-    await stop();
-  }
-});
 afterAll(() => {
   // Calls per lifecycle event, for the closing note and the benchmarks.
   process.stdout.write(`calls per lifecycle event: ${JSON.stringify(callsByEvent)}\n`);

@@ -53,3 +53,32 @@ export async function withBed(opts: { lambdaTimeoutMs?: number; serviceTimeoutMs
   const driver = await CfnDriver.start(standins, { serviceTimeoutMs: 20_000, ...opts });
   return { standins, driver, stop: async () => { await driver.stop(); await standins.stop(); } };
 }
+
+export interface TestBed {
+  readonly standins: AwsStandIns;
+  readonly driver: CfnDriver;
+  /** A workspace created for each test. */
+  readonly ws: string;
+}
+
+/**
+ * A fresh test bed and workspace for each test of the calling file; after each
+ * test the leak checks run and the bed is stopped, even when a check fails.
+ */
+export function useTestBed(grafanaVersion?: string): TestBed {
+  const bed = {} as { standins: AwsStandIns; driver: CfnDriver; ws: string };
+  let stop: () => Promise<void> = async () => undefined;
+  beforeEach(async () => {
+    const b = await withBed();
+    Object.assign(bed, { standins: b.standins, driver: b.driver, ws: b.standins.addWorkspace({ grafanaVersion }).id });
+    stop = b.stop;
+  });
+  afterEach(async () => {
+    try {
+      assertNoLeaks(bed.standins, bed.driver);
+    } finally {
+      await stop();
+    }
+  });
+  return bed;
+}

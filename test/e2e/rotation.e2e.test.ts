@@ -7,24 +7,13 @@ import { GrafanaRole, WorkspaceApiKey, WorkspaceApiKeyProps } from '../../lib';
 import type { AwsStandIns } from '../testbed/aws/standins';
 import type { CfnDriver } from '../testbed/cfn/driver';
 import { rotate } from '../testbed/cfn/rotation';
-import { apiOrg, assertNoLeaks, newStack, versionWith, withBed } from './harness';
+import { apiOrg, newStack, useTestBed, versionWith } from './harness';
 
+const bed = useTestBed();
 let standins: AwsStandIns;
 let driver: CfnDriver;
-let stop: () => Promise<void>;
 let ws: string;
-
-beforeEach(async () => {
-  ({ standins, driver, stop } = await withBed());
-  ws = standins.addWorkspace().id;
-});
-afterEach(async () => {
-  try {
-    assertNoLeaks(standins, driver);
-  } finally {
-    await stop();
-  }
-});
+beforeEach(() => ({ standins, driver, ws } = bed));
 
 function keyStack(props: Partial<WorkspaceApiKeyProps> = {}) {
   const stack = newStack();

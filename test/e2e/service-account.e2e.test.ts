@@ -6,24 +6,13 @@ import {
 import type { AwsStandIns } from '../testbed/aws/standins';
 import type { CfnDriver } from '../testbed/cfn/driver';
 import { rotate } from '../testbed/cfn/rotation';
-import { apiOrg, assertNoLeaks, newStack, versionWith, withBed } from './harness';
+import { apiOrg, assertNoLeaks, newStack, useTestBed, versionWith } from './harness';
 
+const bed = useTestBed('12.1');
 let standins: AwsStandIns;
 let driver: CfnDriver;
-let stop: () => Promise<void>;
 let ws: string;
-
-beforeEach(async () => {
-  ({ standins, driver, stop } = await withBed());
-  ws = standins.addWorkspace({ grafanaVersion: '12.1' }).id;
-});
-afterEach(async () => {
-  try {
-    assertNoLeaks(standins, driver);
-  } finally {
-    await stop();
-  }
-});
+beforeEach(() => ({ standins, driver, ws } = bed));
 
 /** A service account shared by two tokens. */
 function sharedAccountStack(role = GrafanaRole.EDITOR, ttl = Duration.days(7)) {
