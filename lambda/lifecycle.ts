@@ -308,7 +308,7 @@ export async function mint(deps: EngineDeps, issuer: Issuer, definition: Definit
     lifecycle: {
       kind: issuer.kind, generation: target.generation, definition,
       ...(target.basedOnVersionId ? { basedOnVersionId: target.basedOnVersionId } : {}),
-      ...(target.replaces?.record ? { predecessor: { versionId: target.replaces.versionId, fields: target.replaces.record.fields } } : {}),
+      ...(target.replaces?.record ? { predecessor: { versionId: target.replaces.versionId, generation: target.replaces.record.lifecycle.generation, fields: target.replaces.record.fields } } : {}),
       ...(target.verify ? { verify: target.verify } : {}),
     },
   };

@@ -90,9 +90,10 @@ async function createSecret(secretId: string, token: string, deps: EngineDeps, l
     const predecessor = current.record.lifecycle.predecessor;
     // The current record names the credential it replaced; read the version only if that is not what AWSPREVIOUS holds.
     const retiring = predecessor?.versionId === previousId
-      ? { ...current.record, key: '', fields: predecessor.fields }
+      ? { ...current.record, key: '', fields: predecessor.fields, lifecycle: { ...current.record.lifecycle, generation: predecessor.generation ?? generation } }
       : (await store.read(secretId, { versionId: previousId }))?.record;
-    if (retiring && issuer.nameOf(retiring) !== issuer.nameOf(current.record)) {
+    // A previous key of another generation belongs to CloudFormation (its cleanup deletes it, or a rollback restores it).
+    if (retiring && retiring.lifecycle.generation === generation && issuer.nameOf(retiring) !== issuer.nameOf(current.record)) {
       await revokeOrThrow(issuer, retiring, 'it is older than the overlap');
     }
   }

@@ -26,7 +26,7 @@ export interface LifecycleMeta {
    * The credential this one replaced: its version and non-secret fields. The
    * next rotation retires it without reading that version again.
    */
-  readonly predecessor?: { readonly versionId: string; readonly fields: Record<string, string> };
+  readonly predecessor?: { readonly versionId: string; readonly generation?: string; readonly fields: Record<string, string> };
   /** How rotation checks this credential; copied from the secret's tags, the URL resolved once. */
   readonly verify?: { readonly enabled: boolean; readonly url?: string };
 }

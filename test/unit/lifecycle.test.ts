@@ -119,7 +119,7 @@ describe('Update', () => {
     expect(grafana.commandCalls(DeleteWorkspaceApiKeyCommand).map((c) => c.args[0].input.keyName)).toEqual(['S-Key-rotated000']);
     const stored = JSON.parse(sm.commandCalls(PutSecretValueCommand)[0].args[0].input.SecretString!);
     expect(stored.keyRole).toBe('ADMIN');
-    expect(stored.lifecycle.predecessor).toEqual({ versionId: 'v1', fields: expect.objectContaining({ keyName: P1 }) });
+    expect(stored.lifecycle.predecessor).toEqual({ versionId: 'v1', generation: P1, fields: expect.objectContaining({ keyName: P1 }) });
   });
 
   test('a rollback restores the previous, still valid key and mints nothing', async () => {
