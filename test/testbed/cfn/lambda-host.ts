@@ -21,7 +21,7 @@ export function packageRoot(): string {
 }
 
 const RUNNER = path.join(packageRoot(), 'test', 'testbed', 'cfn', 'invoke-runner.js');
-const CLOCK_PRELOAD = path.join(packageRoot(), 'test', 'testbed', 'cfn', 'clock-preload.js');
+const PRELOAD = path.join(packageRoot(), 'test', 'testbed', 'cfn', 'runtime-preload.js');
 
 export interface FunctionSpec {
   readonly functionName: string;
@@ -76,17 +76,19 @@ export class LambdaHost {
   constructor(private readonly baseEnv: () => Record<string, string>) {}
 
   private start(fn: FunctionSpec): Environment {
-    const { TESTBED_CLOCK_OFFSET_MS: _offset, ...env } = this.baseEnv();
+    // The stand-ins' CA is trusted through the preload (see runtime-preload.js), not NODE_EXTRA_CA_CERTS.
+    const { TESTBED_CLOCK_OFFSET_MS: _offset, NODE_EXTRA_CA_CERTS: caCert, ...env } = this.baseEnv();
     const child = fork(RUNNER, [fn.assetDir, fn.handler], {
       env: {
         PATH: process.env.PATH ?? '',
         AWS_LAMBDA_FUNCTION_NAME: fn.functionName,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
-        AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+        AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
         NODE_NO_WARNINGS: '1',
-        NODE_OPTIONS: `--require ${CLOCK_PRELOAD}`,
+        NODE_OPTIONS: `--require ${PRELOAD}`,
         ...fn.environment,
         ...env,
+        ...(caCert ? { TESTBED_CA_CERT: caCert } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
@@ -109,13 +111,16 @@ export class LambdaHost {
     const env = queue.shift() ?? this.start(fn);
     while (queue.length < this.prestart) queue.push(this.start(fn));
     const waitStart = Date.now();
-    await Promise.race([env.ready, env.exited]);
+    const ready = await Promise.race([env.ready.then(() => true), env.exited.then(() => false)]);
     this.readyWaitMs += Date.now() - waitStart;
     const started = Date.now();
-    env.child.send({
-      event, timeoutMs: fn.timeoutMs, functionName: fn.functionName, requestId: randomUUID(),
-      env: { TESTBED_CLOCK_OFFSET_MS: this.baseEnv().TESTBED_CLOCK_OFFSET_MS ?? '0' },
-    });
+    // A process that died during init gets no event (sending would throw ERR_IPC_CHANNEL_CLOSED): its exit is the answer.
+    if (ready) {
+      env.child.send({
+        event, timeoutMs: fn.timeoutMs, functionName: fn.functionName, requestId: randomUUID(),
+        env: { TESTBED_CLOCK_OFFSET_MS: this.baseEnv().TESTBED_CLOCK_OFFSET_MS ?? '0' },
+      }, (err) => { if (err) env.child.kill('SIGKILL'); });
+    }
     let timedOut = false;
     const timer = setTimeout(() => { timedOut = true; env.child.kill('SIGKILL'); }, fn.timeoutMs);
     const crash = opts.crashAfterMs !== undefined ? setTimeout(() => env.child.kill('SIGKILL'), opts.crashAfterMs) : undefined;
@@ -155,6 +160,13 @@ export class LambdaHost {
       await Promise.race([reuse.env.ready, reuse.env.exited]);
     }
     const env = reuse.env;
+    if (env.child.exitCode !== null || env.child.signalCode !== null) {
+      // Died during init: this invocation fails as the process did; the next one starts a new environment.
+      reuse.env = undefined;
+      const output = env.output.slice(reuse.logOffset);
+      this.logs.push(output);
+      return { ok: false, timedOut: false, error: { message: 'the execution environment exited during init' }, logs: output, durationMs: 0, exitCode: env.child.exitCode };
+    }
     const started = Date.now();
     const answer = new Promise<{ ok: boolean; error?: InvocationResult['error'] } | undefined>((resolve) => {
       env.child.once('message', (m: any) => resolve(m));
@@ -163,7 +175,7 @@ export class LambdaHost {
     env.child.send({
       event, timeoutMs: fn.timeoutMs, functionName: fn.functionName, requestId: randomUUID(), keepAlive: true,
       env: { TESTBED_CLOCK_OFFSET_MS: this.baseEnv().TESTBED_CLOCK_OFFSET_MS ?? '0' },
-    });
+    }, (err) => { if (err) env.child.kill('SIGKILL'); });
     let timedOut = false;
     const timer = setTimeout(() => { timedOut = true; env.child.kill('SIGKILL'); }, fn.timeoutMs);
     const crash = opts.crashAfterMs !== undefined ? setTimeout(() => env.child.kill('SIGKILL'), opts.crashAfterMs) : undefined;
