@@ -16,6 +16,7 @@ import type {
 } from 'aws-lambda';
 import { ATTRIBUTES, NAME_SUFFIX_LENGTH } from '../lib/private/contract';
 import { Definition, InputError, Issuer, NameInUseError } from './issuers/types';
+import { isServiceError } from './clients';
 import { describeError, log } from './log';
 import { CredentialRecord, SecretStore, SecretState, Stage, StoredVersion } from './secret-store';
 
@@ -35,16 +36,72 @@ export interface Outcome {
  * must give up (timeout guard), whatever is here is revoked before answering.
  */
 export class MintJournal {
-  private readonly unstored = new Map<string, { issuer: Issuer; record: CredentialRecord }>();
+  private readonly unstored = new Map<string, Unstored>();
   /** Set when the invocation gave up (timeout guard): anything issued after that is revoked, not stored. */
   closed = false;
-  minted(issuer: Issuer, record: CredentialRecord) { this.unstored.set(issuer.nameOf(record), { issuer, record }); }
+  minted(issuer: Issuer, record: CredentialRecord, target?: { store: SecretStore; target: MintTarget }) {
+    this.unstored.set(issuer.nameOf(record), { issuer, record, ...target });
+  }
   stored(issuer: Issuer, record: CredentialRecord) { this.unstored.delete(issuer.nameOf(record)); }
+  /**
+   * Revokes every credential issued but not (yet) stored. A write of one may
+   * still be on its way to Secrets Manager (the guard gave up waiting for its
+   * answer), so its version is then fenced: a placeholder is written under the
+   * same ClientRequestToken, which makes the late write fail instead of
+   * landing a revoked credential; if the write already landed, its labels are
+   * taken off again (AWSCURRENT goes back to the version it replaced).
+   */
   async revokeUnstored(): Promise<void> {
     this.closed = true;
-    for (const { issuer, record } of this.unstored.values()) await revokeQuietly(issuer, record, 'issued but never stored');
+    // Revoke first: the fence needs Secrets Manager, which may be what is hanging.
+    for (const entry of this.unstored.values()) {
+      await revokeQuietly(entry.issuer, entry.record, 'issued but never stored');
+      if (entry.store && entry.target) {
+        await fenceVersion(entry.store, entry.target).catch((err) => log('error', 'could not fence the secret version of an abandoned write', {
+          secretArn: entry.target!.secretArn, versionId: entry.target!.versionId, error: describeError(err),
+        }));
+      }
+    }
     this.unstored.clear();
   }
+}
+
+interface Unstored {
+  readonly issuer: Issuer;
+  readonly record: CredentialRecord;
+  readonly store?: SecretStore;
+  readonly target?: MintTarget;
+}
+
+/** The label on a version written to fence off an abandoned write (it holds no credential). */
+export const ABANDONED_STAGE = 'GRAFANA_CREDENTIALS_ABANDONED';
+
+async function fenceVersion(store: SecretStore, target: MintTarget): Promise<void> {
+  const { secretArn, versionId } = target;
+  try {
+    await store.putPlaceholder(secretArn, versionId, ABANDONED_STAGE,
+      'Placeholder: the credential meant for this version was revoked when its invocation gave up.');
+    log('warn', 'fenced the secret version of an abandoned write: a late write of it will fail', { secretArn, versionId });
+    return;
+  } catch (err) {
+    if (!isServiceError(err, 'ResourceExistsException')) throw err;
+  }
+  // The write landed: its credential is about to be revoked, so no label may point at it.
+  for (const stage of target.stages) {
+    try {
+      if (stage === Stage.CURRENT && target.replaces?.versionId) {
+        // Moving AWSCURRENT back hands AWSPREVIOUS to the abandoned version: take that off too.
+        await store.moveStage(secretArn, stage, target.replaces.versionId, versionId);
+        await store.removeStage(secretArn, Stage.PREVIOUS, versionId);
+      } else {
+        await store.removeStage(secretArn, stage, versionId);
+      }
+    } catch (err) {
+      // The label moved on meanwhile (another update or rotation): then it no longer points here.
+      if (!isServiceError(err, 'InvalidParameterException') && !isServiceError(err, 'InvalidRequestException')) throw err;
+    }
+  }
+  log('warn', 'an abandoned write had landed; its labels were taken off', { secretArn, versionId, stages: target.stages });
 }
 
 /** Thrown when work resumes after the invocation already answered (the guard fired). */
@@ -317,7 +374,7 @@ export async function mint(deps: EngineDeps, issuer: Issuer, definition: Definit
     await revokeQuietly(issuer, record, 'issued after the invocation gave up');
     throw new AbandonedError();
   }
-  deps.journal.minted(issuer, record);
+  deps.journal.minted(issuer, record, { store: deps.store, target });
   try {
     await deps.store.put(secretArn, versionId, record, target.stages);
   } catch (err) {

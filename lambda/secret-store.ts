@@ -117,6 +117,13 @@ export class SecretStore {
     }));
   }
 
+  /** Writes a version that holds no credential (a fence), with one label so that it is not deprecated. */
+  async putPlaceholder(secretId: string, versionId: string, stage: string, note: string): Promise<void> {
+    await (await this.sm()).send(new (await secretsManagerSdk()).PutSecretValueCommand({
+      SecretId: secretId, ClientRequestToken: versionId, SecretString: JSON.stringify({ placeholder: note }), VersionStages: [stage],
+    }));
+  }
+
   /** Moves a label to a version; moving AWSCURRENT also moves AWSPREVIOUS to the version that had it. */
   async moveStage(secretId: string, stage: string, toVersionId: string, fromVersionId?: string): Promise<void> {
     await (await this.sm()).send(new (await secretsManagerSdk()).UpdateSecretVersionStageCommand({

@@ -133,7 +133,7 @@ describe('timeout guard', () => {
   });
 });
 
-describe('known bugs (test.failing: each documents a defect in lambda/; remove .failing once fixed)', () => {
+describe('defects found by review, now fixed (each test failed before its fix)', () => {
   // BUG: lambda/index.ts handleCloudFormation (lines 60-75): after the guard answers FAILED, the abandoned
   // work keeps running (in Lambda it resumes when the sandbox is thawed for the next event). The journal is
   // drained once at the timeout (line 71) and never consulted again, so a CreateWorkspaceApiKey that answers

@@ -145,7 +145,7 @@ describe('Rollback', () => {
     expect(current().key).toBe(v1.token);
   });
 
-  test('an Update that timed out after its key was stored: FAILED; the rollback restores the original key and revokes the orphan', async () => {
+  test('an Update that timed out after its key was stored: FAILED; the late write is undone and its key revoked, so the rollback changes nothing', async () => {
     const viewer = keyProps();
     const admin = keyProps({ Role: 'ADMIN' });
     const v1 = await createOrFail(viewer);
@@ -159,18 +159,41 @@ describe('Rollback', () => {
     expect(failed.Reason).toMatch(/^Timed out after \d+ s waiting for AWS/);
     slow.resolve();
     await settle();
-    const orphan = current();
-    expect(orphan.keyRole).toBe('ADMIN'); // the late write is AWSCURRENT
+    // The guard found the write had landed: AWSCURRENT is back on the original key, and the new key is revoked.
+    expect(current().key).toBe(v1.token);
+    expect(bed.world.liveKeys(WS)).toEqual([v1.id]);
+    expect(bed.world.secret(SECRET_ARN).labels()).toEqual({ [versionOf(v1.id).id]: ['AWSCURRENT'] });
 
     // Rollback: the physical id never changed, so it is v1.id.
+    bed.world.resetCalls();
     const rollback = await bed.update({ physicalId: v1.id, props: viewer, oldProps: admin, requestId: 'rollback-slow' });
 
     expect(rollback).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: v1.id });
+    expect(bed.world.count('CreateWorkspaceApiKey')).toBe(0);
     expect(current().key).toBe(v1.token);
     expect(bed.world.isLive(v1.token)).toBe(true);
-    expect(bed.world.isLive(orphan.key)).toBe(false);
     expect(bed.world.liveKeys(WS)).toEqual([v1.id]);
-    expect(bed.world.secret(SECRET_ARN).labels()).toEqual({ [versionOf(v1.id).id]: ['AWSCURRENT'] });
+  });
+
+  test('an Update whose write is still on its way when the guard gives up: the write is fenced off and never lands', async () => {
+    const viewer = keyProps();
+    const admin = keyProps({ Role: 'ADMIN' });
+    const v1 = await createOrFail(viewer);
+    // PutSecretValue is slow to reach Secrets Manager: it arrives only after the guard has answered.
+    const slow = deferred();
+    bed.world.intercept('PutSecretValue', async (_input, proceed) => { await slow.promise; return proceed(); }, 1);
+
+    const failed = await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-late', remainingMs: 3000 });
+    expect(failed.Status).toBe('FAILED');
+    slow.resolve();
+    await settle();
+
+    expect(current().key).toBe(v1.token);
+    expect(bed.world.liveKeys(WS)).toEqual([v1.id]);
+    const labels = bed.world.secret(SECRET_ARN).labels();
+    expect(labels[versionOf(v1.id).id]).toEqual(['AWSCURRENT']);
+    // The fence is a labelled placeholder that holds no credential.
+    expect(Object.values(labels)).toContainEqual(['GRAFANA_CREDENTIALS_ABANDONED']);
   });
 
   test('rollback after a rotation restores the rotated key (the one that was AWSCURRENT before the update)', async () => {
@@ -233,13 +256,12 @@ describe('Update failures', () => {
   });
 });
 
-describe('known bugs (test.failing: each documents a defect in lambda/; remove .failing once fixed)', () => {
-  // BUG: lambda/index.ts (timeout guard, revokeUnstored at the 'timeout' branch) + lambda/lifecycle.ts onUpdate
-  // ("Already what is asked" branch). The guard revokes a key whose PutSecretValue is still in flight; when that
-  // write lands afterwards, AWSCURRENT holds the revoked key. Without a rollback (cdk deploy --no-rollback, or
-  // a retried deployment), the next Update with the same properties finds AWSCURRENT "already what is asked",
-  // answers SUCCESS and keeps the dead key. Expected: the secret's AWSCURRENT works after a SUCCESS answer.
-  test.failing('after an Update timed out and its write landed late, re-deploying the same change leaves a working key in AWSCURRENT', async () => {
+describe('defects found by review, now fixed (each test failed before its fix)', () => {
+  // Was: the guard revoked a key whose PutSecretValue was still in flight; when that write landed afterwards,
+  // AWSCURRENT held the revoked key, and without a rollback (cdk deploy --no-rollback, or a retried deployment)
+  // the next Update with the same properties found it "already what is asked" and kept the dead key. Now the
+  // guard fences the version (MintJournal.revokeUnstored): a late write fails, a landed one loses its labels.
+  test('after an Update timed out and its write landed late, re-deploying the same change leaves a working key in AWSCURRENT', async () => {
     const viewer = keyProps();
     const admin = keyProps({ Role: 'ADMIN' });
     const v1 = await createOrFail(viewer);
