@@ -206,6 +206,42 @@ test('9b. a PutSecretValue that keeps failing revokes the key it could not store
   expect(standins.existingKeys()).toHaveLength(0);
 });
 
+test('10b. an Update whose secret write arrives after the guard gave up: the rollback keeps a working key, and so does deploying the change again', async () => {
+  const { standins: s, driver: d, stop: stopBed } = await withBed({ lambdaTimeoutMs: 4000 });
+  try {
+    const w = s.addWorkspace().id;
+    const stackWith = (keyRole: GrafanaRole) => {
+      const stack = newStack();
+      new WorkspaceApiKey(stack, 'Key', { workspaceId: w, keyRole });
+      return stack;
+    };
+    expect(await d.deploy(stackWith(GrafanaRole.VIEWER))).toMatchObject({ ok: true });
+    const secretArn = d.secretArn('KeySecret');
+    const original = versionWith(s, secretArn)!;
+
+    // The reissue's PutSecretValue reaches Secrets Manager 5 s late, after the guard (at about 3 s) answered FAILED.
+    s.faults.add({ operation: 'PutSecretValue', kind: 'delay', delayMs: 5000, times: 1 });
+    const failed = await d.deploy(stackWith(GrafanaRole.ADMIN));
+    expect(failed.ok).toBe(false);
+    expect(failed.failures[0]).toMatch(/Timed out after \d+ s waiting for AWS/);
+    await new Promise((r) => setTimeout(r, 5500)); // the late write has arrived (and been refused)
+
+    const afterRollback = versionWith(s, secretArn)!;
+    expect(afterRollback.versionId).toBe(original.versionId);
+    expect(await apiOrg(s, afterRollback.value.key)).toBe(200);
+    expect(s.existingKeys(w)).toHaveLength(1);
+
+    expect(await d.deploy(stackWith(GrafanaRole.ADMIN))).toMatchObject({ ok: true });
+    const redeployed = versionWith(s, secretArn)!;
+    expect(redeployed.value.keyRole).toBe('ADMIN');
+    expect(await apiOrg(s, redeployed.value.key)).toBe(200);
+    expect(s.existingKeys(w)).toHaveLength(1);
+    assertNoLeaks(s, d);
+  } finally {
+    await stopBed();
+  }
+});
+
 test('10. a hanging API ends in FAILED before the function times out, and revokes what it issued', async () => {
   const { standins: s, driver: d, stop: stopBed } = await withBed({ lambdaTimeoutMs: 8000 });
   try {
