@@ -12,3 +12,16 @@ test('30 simulated days: every consumer request succeeds, no orphan, at most two
   expect(f.orphanedKeysAtEnd).toBe(0);
   expect(f.keysLeftAfterDelete).toBe(0);
 }, 120_000);
+
+test('a run repeats: the same seed gives the same figures, crashes and faults included', async () => {
+  // 17 days take in a role change (day 10) and a rotation step that crashes (armed on day 15).
+  const figures = async () => {
+    const { wallSeconds: _wall, ...rest } = await runSoak({ days: 17, seed: 7 });
+    return rest;
+  };
+  const first = await figures();
+  expect(first.failures).toEqual([]);
+  expect(first.faultsInjected.delay).toBe(1); // the crash happened
+  expect(first.rotationsFailed).toBeGreaterThanOrEqual(1);
+  expect(await figures()).toEqual(first);
+}, 120_000);

@@ -172,13 +172,16 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
 
     let crashArmed = false;
     const rotateOne = async (c: Credential, t: number) => {
-      let crash: { crashDuring?: Step; crashAfterMs?: number } = {};
+      let crash: { crashDuring?: Step; crashWhen?: Promise<void> } = {};
       if (crashArmed) {
         crashArmed = false;
         crashStep = crashStep === 'createSecret' ? 'finishSecret' : 'createSecret';
-        // The step's write is slow to answer, and the process dies while waiting for it.
-        standins.faults.add({ operation: crashStep === 'createSecret' ? 'PutSecretValue' : 'UpdateSecretVersionStage', kind: 'delay', delayMs: 600 });
-        crash = { crashDuring: crashStep, crashAfterMs: 300 };
+        // The process dies halfway: the moment its write reaches Secrets Manager, before the answer comes back
+        // (the write, slow to answer, still lands). Tied to the call, not to a timer, so every run repeats it.
+        let reached!: () => void;
+        const crashWhen = new Promise<void>((resolve) => { reached = resolve; });
+        standins.faults.add({ operation: crashStep === 'createSecret' ? 'PutSecretValue' : 'UpdateSecretVersionStage', kind: 'delay', delayMs: 600, onHit: reached });
+        crash = { crashDuring: crashStep, crashWhen };
       }
       const outcome = await rotate(driver, standins, c.secretArn, { ...crash, reuseEnvironment: !opts.processPerStep, between: async () => checkLive() });
       checkLive();

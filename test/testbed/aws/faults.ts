@@ -9,6 +9,8 @@ export interface FaultSpec {
   /** How many calls it hits; default 1. */
   readonly times?: number;
   readonly delayMs?: number;
+  /** Called when a call hits this fault (before the fault acts), e.g. to crash the caller at that moment. */
+  readonly onHit?: () => void;
 }
 
 /** mulberry32: a small seeded generator, so a run with the same seed repeats exactly. */
@@ -55,6 +57,7 @@ export class FaultInjector {
     const hit = this.scripted.find((f) => f.left > 0 && (f.spec.operation === operation || (f.spec.operation === '*' && !isWorkspaceHttp)));
     if (hit) {
       hit.left--;
+      hit.spec.onHit?.();
       return this.count({ kind: hit.spec.kind, delayMs: hit.spec.delayMs });
     }
     const limit = this.limits.get(operation);

@@ -417,7 +417,7 @@ export class CfnDriver {
   // ---------- rotation (Secrets Manager's side) ----------
 
   /** Invokes one rotation step as Secrets Manager does; resolves with the invocation result. */
-  async rotationStep(secretArn: string, step: string, token: string, opts: { crashAfterMs?: number; reuse?: ReusedEnvironment } = {}): Promise<InvocationResult> {
+  async rotationStep(secretArn: string, step: string, token: string, opts: { crashAfterMs?: number; crashWhen?: Promise<unknown>; reuse?: ReusedEnvironment } = {}): Promise<InvocationResult> {
     const schedule = this.rotationSchedules().find((s) => s.secretArn === secretArn);
     if (!schedule) throw new Error(`no rotation schedule for ${secretArn}`);
     const fn = this.functions.get(schedule.functionLogicalId)!;

@@ -43,6 +43,8 @@ export interface InvocationResult {
 export interface InvokeOptions {
   /** Kill the process this many ms after the invocation starts, as a crash would (the process dies). */
   readonly crashAfterMs?: number;
+  /** Kill the process when this settles (if the invocation is still running): a crash at a chosen moment. */
+  readonly crashWhen?: Promise<unknown>;
 }
 
 /**
@@ -105,9 +107,7 @@ export class LambdaHost {
 
   async invoke(fn: FunctionSpec, event: unknown, opts: InvokeOptions = {}): Promise<InvocationResult> {
     this.invocations++;
-    const key = `${fn.functionName}:${fn.assetDir}`;
-    const queue = this.spare.get(key) ?? [];
-    this.spare.set(key, queue);
+    const queue = this.queueFor(fn);
     const env = queue.shift() ?? this.start(fn);
     while (queue.length < this.prestart) queue.push(this.start(fn));
     const waitStart = Date.now();
@@ -124,7 +124,10 @@ export class LambdaHost {
     let timedOut = false;
     const timer = setTimeout(() => { timedOut = true; env.child.kill('SIGKILL'); }, fn.timeoutMs);
     const crash = opts.crashAfterMs !== undefined ? setTimeout(() => env.child.kill('SIGKILL'), opts.crashAfterMs) : undefined;
+    let running = true;
+    void opts.crashWhen?.then(() => { if (running) env.child.kill('SIGKILL'); });
     const exitCode = await env.exited;
+    running = false;
     clearTimeout(timer);
     if (crash) clearTimeout(crash);
     // Let the pipes drain what the process wrote just before it exited.
@@ -141,11 +144,23 @@ export class LambdaHost {
     return { ok: exitCode === 0, timedOut, error, logs: output, durationMs: Date.now() - started, exitCode };
   }
 
-  /** A process whose init is under way (or done), and another started to take its place. */
-  private takeStarted(fn: FunctionSpec): Environment {
+  /** The spare processes for this function's current asset; spares for an asset a stack update replaced are ended. */
+  private queueFor(fn: FunctionSpec): Environment[] {
     const key = `${fn.functionName}:${fn.assetDir}`;
+    for (const [other, queue] of this.spare) {
+      if (other !== key && other.startsWith(`${fn.functionName}:`)) {
+        for (const env of queue) env.child.kill('SIGKILL');
+        this.spare.delete(other);
+      }
+    }
     const queue = this.spare.get(key) ?? [];
     this.spare.set(key, queue);
+    return queue;
+  }
+
+  /** A process whose init is under way (or done), and another started to take its place. */
+  private takeStarted(fn: FunctionSpec): Environment {
+    const queue = this.queueFor(fn);
     const env = queue.shift() ?? this.start(fn);
     while (queue.length < this.prestart) queue.push(this.start(fn));
     return env;
@@ -179,7 +194,10 @@ export class LambdaHost {
     let timedOut = false;
     const timer = setTimeout(() => { timedOut = true; env.child.kill('SIGKILL'); }, fn.timeoutMs);
     const crash = opts.crashAfterMs !== undefined ? setTimeout(() => env.child.kill('SIGKILL'), opts.crashAfterMs) : undefined;
+    let running = true;
+    void opts.crashWhen?.then(() => { if (running) env.child.kill('SIGKILL'); });
     const result = await answer;
+    running = false;
     clearTimeout(timer);
     if (crash) clearTimeout(crash);
     if (!result) reuse.env = undefined; // the process died: the next invocation starts a new environment

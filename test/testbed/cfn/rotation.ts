@@ -18,6 +18,8 @@ export interface RotateOptions {
   /** Kill the process during this step (after `crashAfterMs`, default 150 ms): the process dies mid-step. */
   readonly crashDuring?: Step;
   readonly crashAfterMs?: number;
+  /** Instead of a time: kill the process during `crashDuring` when this settles. */
+  readonly crashWhen?: Promise<unknown>;
   /** Runs before each step; tests use it to interfere (revoke a key, deploy an update). */
   readonly between?: (step: Step, token: string) => Promise<void>;
   /**
@@ -48,7 +50,8 @@ export async function rotate(driver: CfnDriver, standins: AwsStandIns, secretArn
   try {
   for (const step of STEPS) {
     if (opts.between) await opts.between(step, token);
-    const crash = opts.crashDuring === step ? { crashAfterMs: opts.crashAfterMs ?? 150 } : {};
+    const crash = opts.crashDuring !== step ? {}
+      : opts.crashWhen ? { crashWhen: opts.crashWhen } : { crashAfterMs: opts.crashAfterMs ?? 150 };
     for (let i = 0; i < (opts.repeatEachStep ? 2 : 1); i++) {
       const result = await driver.rotationStep(secretArn, step, token, { ...crash, reuse });
       invocations.push(result);
