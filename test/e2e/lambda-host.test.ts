@@ -1,7 +1,7 @@
 /**
  * The test bed's Lambda host itself: how it treats a function that fails
  * during init, and that the handler's HTTPS trusts the stand-ins' CA only
- * through the test bed's preload (so certificate checks stay on).
+ * because the host passes it (NODE_EXTRA_CA_CERTS): certificate checks stay on.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -45,7 +45,7 @@ test('a function that fails during init fails its invocations; the host goes on'
   }
 });
 
-test("HTTPS to the stand-ins works through the preload's CA, and fails without it", async () => {
+test("HTTPS to the stand-ins works with the stand-ins' CA, and fails without it", async () => {
   const url = `${s.grafanaHttpsUrl}/api/org`;
   const trusted = new LambdaHost(() => s.env());
   const { NODE_EXTRA_CA_CERTS: _ca, ...withoutCa } = s.env();

@@ -147,7 +147,7 @@ export class AwsStandIns {
       AWS_SECRET_ACCESS_KEY: 'standin-secret',
       AWS_SESSION_TOKEN: 'standin-session',
       NODE_EXTRA_CA_CERTS: this.caCertPath,
-      // The handler's Date.now() follows the simulated clock (see test/testbed/cfn/runtime-preload.js).
+      // The handler's Date.now() follows the simulated clock (see test/testbed/cfn/clock-preload.js).
       TESTBED_CLOCK_OFFSET_MS: String(this.clock.now() - Date.now()),
     };
   }

@@ -21,7 +21,7 @@ export function packageRoot(): string {
 }
 
 const RUNNER = path.join(packageRoot(), 'test', 'testbed', 'cfn', 'invoke-runner.js');
-const PRELOAD = path.join(packageRoot(), 'test', 'testbed', 'cfn', 'runtime-preload.js');
+const CLOCK_PRELOAD = path.join(packageRoot(), 'test', 'testbed', 'cfn', 'clock-preload.js');
 
 export interface FunctionSpec {
   readonly functionName: string;
@@ -78,8 +78,7 @@ export class LambdaHost {
   constructor(private readonly baseEnv: () => Record<string, string>) {}
 
   private start(fn: FunctionSpec): Environment {
-    // The stand-ins' CA is trusted through the preload (see runtime-preload.js), not NODE_EXTRA_CA_CERTS.
-    const { TESTBED_CLOCK_OFFSET_MS: _offset, NODE_EXTRA_CA_CERTS: caCert, ...env } = this.baseEnv();
+    const { TESTBED_CLOCK_OFFSET_MS: _offset, ...env } = this.baseEnv();
     const child = fork(RUNNER, [fn.assetDir, fn.handler], {
       env: {
         PATH: process.env.PATH ?? '',
@@ -87,10 +86,9 @@ export class LambdaHost {
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
         AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
         NODE_NO_WARNINGS: '1',
-        NODE_OPTIONS: `--require ${PRELOAD}`,
+        NODE_OPTIONS: `--require ${CLOCK_PRELOAD}`,
         ...fn.environment,
         ...env,
-        ...(caCert ? { TESTBED_CA_CERT: caCert } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
