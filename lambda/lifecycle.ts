@@ -86,18 +86,18 @@ async function fenceVersion(store: SecretStore, target: MintTarget): Promise<voi
   } catch (err) {
     if (!isServiceError(err, 'ResourceExistsException')) throw err;
   }
-  // The write landed: its credential is about to be revoked, so no label may point at it.
-  for (const stage of target.stages) {
+  // The write landed: its credential is (being) revoked, so no label may point at it. Moving AWSCURRENT back
+  // hands AWSPREVIOUS to the abandoned version, and a rotation since may have done the same: take that off too.
+  const labelMoves: Array<() => Promise<void>> = target.stages.map((stage) => () =>
+    (stage === Stage.CURRENT && target.replaces?.versionId
+      ? store.moveStage(secretArn, stage, target.replaces.versionId, versionId)
+      : store.removeStage(secretArn, stage, versionId)));
+  if (target.stages.includes(Stage.CURRENT)) labelMoves.push(() => store.removeStage(secretArn, Stage.PREVIOUS, versionId));
+  for (const move of labelMoves) {
     try {
-      if (stage === Stage.CURRENT && target.replaces?.versionId) {
-        // Moving AWSCURRENT back hands AWSPREVIOUS to the abandoned version: take that off too.
-        await store.moveStage(secretArn, stage, target.replaces.versionId, versionId);
-        await store.removeStage(secretArn, Stage.PREVIOUS, versionId);
-      } else {
-        await store.removeStage(secretArn, stage, versionId);
-      }
+      await move();
     } catch (err) {
-      // The label moved on meanwhile (another update or rotation): then it no longer points here.
+      // The label is not (or no longer) on this version: nothing to take off.
       if (!isServiceError(err, 'InvalidParameterException') && !isServiceError(err, 'InvalidRequestException')) throw err;
     }
   }
