@@ -170,6 +170,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
       consumer.nextRefresh = standins.clock.now() + HOUR;
     };
 
+    // Rotations of different secrets overlap, but their steps take turns (first come, first served), so the
+    // sequence of AWS calls, and with it every seeded fault, repeats from run to run.
+    let turn: Promise<unknown> = Promise.resolve();
+    const oneStepAtATime = <T>(invoke: () => Promise<T>): Promise<T> => {
+      const mine = turn.then(invoke);
+      turn = mine.catch(() => undefined);
+      return mine;
+    };
+
     let crashArmed = false;
     const rotateOne = async (c: Credential, t: number) => {
       let crash: { crashDuring?: Step; crashWhen?: Promise<void> } = {};
@@ -183,7 +192,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
         standins.faults.add({ operation: crashStep === 'createSecret' ? 'PutSecretValue' : 'UpdateSecretVersionStage', kind: 'delay', delayMs: 600, onHit: reached });
         crash = { crashDuring: crashStep, crashWhen };
       }
-      const outcome = await rotate(driver, standins, c.secretArn, { ...crash, reuseEnvironment: !opts.processPerStep, between: async () => checkLive() });
+      const outcome = await rotate(driver, standins, c.secretArn, { ...crash, reuseEnvironment: !opts.processPerStep, runStep: oneStepAtATime, between: async () => checkLive() });
+      // A crashed step's write is still on its way (slow to answer): let it land before time moves on.
+      await standins.settled();
       checkLive();
       if (outcome.ok) {
         figures.rotationsCompleted++;
@@ -234,7 +245,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
       if (isCrashArmTime(t)) crashArmed = true;
 
       // Rotations due now, as Secrets Manager schedules them. A secret whose window is already open may
-      // rotate alongside (the service picks any time in the window), so rotations run side by side.
+      // rotate alongside (the service picks any time in the window), so rotations run side by side (their
+      // steps interleaved, one at a time).
       const due = credentials.filter((c) => t >= c.nextRotation);
       if (due.length) {
         for (const c of credentials) if (!due.includes(c) && t >= c.windowOpen && c.retriesLeft === 3) due.push(c);

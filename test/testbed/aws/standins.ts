@@ -224,9 +224,31 @@ export class AwsStandIns {
   private endpoint(): string { return this.grafanaHttpsUrl.replace('https://', ''); }
 
   private serve(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.inFlight++;
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      if (--this.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    };
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => { void this.dispatch(req, res, Buffer.concat(chunks).toString('utf8')); });
+    req.on('end', () => { void this.dispatch(req, res, Buffer.concat(chunks).toString('utf8')).finally(finish); });
+    req.on('error', finish);
+    req.on('close', () => { if (!req.complete) finish(); });
+  }
+
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  /**
+   * Resolves once every request received so far has been handled, including
+   * one whose caller has died (a crashed step's write, delayed by a fault,
+   * still lands): a soak waits for it so that what happens next never depends
+   * on real timing. Requests held by a 'hang' fault count as handled.
+   */
+  settled(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private async dispatch(req: http.IncomingMessage, res: http.ServerResponse, body: string): Promise<void> {

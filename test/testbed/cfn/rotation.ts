@@ -20,6 +20,12 @@ export interface RotateOptions {
   readonly crashAfterMs?: number;
   /** Instead of a time: kill the process during `crashDuring` when this settles. */
   readonly crashWhen?: Promise<unknown>;
+  /**
+   * Runs each step's invocation (default: at once). The soak passes a lock so that rotations of different
+   * secrets overlap step by step but no two steps run at the same instant: the order of AWS calls, and so
+   * which call a seeded fault hits, is the same in every run.
+   */
+  readonly runStep?: <T>(invoke: () => Promise<T>) => Promise<T>;
   /** Runs before each step; tests use it to interfere (revoke a key, deploy an update). */
   readonly between?: (step: Step, token: string) => Promise<void>;
   /**
@@ -53,7 +59,8 @@ export async function rotate(driver: CfnDriver, standins: AwsStandIns, secretArn
     const crash = opts.crashDuring !== step ? {}
       : opts.crashWhen ? { crashWhen: opts.crashWhen } : { crashAfterMs: opts.crashAfterMs ?? 150 };
     for (let i = 0; i < (opts.repeatEachStep ? 2 : 1); i++) {
-      const result = await driver.rotationStep(secretArn, step, token, { ...crash, reuse });
+      const invoke = () => driver.rotationStep(secretArn, step, token, { ...crash, reuse });
+      const result = await (opts.runStep ? opts.runStep(invoke) : invoke());
       invocations.push(result);
       if (!result.ok) {
         return { ok: false, token, failedStep: step, error: result.error?.message ?? (result.timedOut ? 'timed out' : `exit ${result.exitCode}`), invocations };
