@@ -189,7 +189,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
         // (the write, slow to answer, still lands). Tied to the call, not to a timer, so every run repeats it.
         let reached!: () => void;
         const crashWhen = new Promise<void>((resolve) => { reached = resolve; });
-        standins.faults.add({ operation: crashStep === 'createSecret' ? 'PutSecretValue' : 'UpdateSecretVersionStage', kind: 'delay', delayMs: 600, onHit: reached });
+        standins.faults.add({ operation: crashStep === 'createSecret' ? 'PutSecretValue' : 'UpdateSecretVersionStage', kind: 'delay', delayMs: 200, onHit: reached });
         crash = { crashDuring: crashStep, crashWhen };
       }
       const outcome = await rotate(driver, standins, c.secretArn, { ...crash, reuseEnvironment: !opts.processPerStep, runStep: oneStepAtATime, between: async () => checkLive() });
