@@ -37,26 +37,31 @@ export interface Outcome {
  */
 export class MintJournal {
   private readonly unstored = new Map<string, Unstored>();
+  private readonly aborter = new AbortController();
   /** Set when the invocation gave up (timeout guard): anything issued after that is revoked, not stored. */
   closed = false;
+  /** Aborted when the invocation gives up: a write still retrying starts no further attempt. */
+  get signal(): AbortSignal { return this.aborter.signal; }
   minted(issuer: Issuer, record: CredentialRecord, target?: { store: SecretStore; target: MintTarget }) {
     this.unstored.set(issuer.nameOf(record), { issuer, record, ...target });
   }
   stored(issuer: Issuer, record: CredentialRecord) { this.unstored.delete(issuer.nameOf(record)); }
   /**
-   * Revokes every credential issued but not (yet) stored. A write of one may
-   * still be on its way to Secrets Manager (the guard gave up waiting for its
-   * answer), so its version is then fenced: a placeholder is written under the
-   * same ClientRequestToken, which makes the late write fail instead of
-   * landing a revoked credential; if the write already landed, its labels are
-   * taken off again (AWSCURRENT goes back to the version it replaced).
+   * Revokes every credential issued but not (yet) stored. Its write stops
+   * retrying, but an attempt already sent may still land, so the version is
+   * then fenced: a placeholder is written under the same ClientRequestToken,
+   * which makes a late write fail instead of landing a revoked credential; if
+   * the write already landed, its labels are taken off again. A credential
+   * that could not be revoked is not fenced: it works, and the version that
+   * records it is what lets a rollback or Delete find it later.
    */
   async revokeUnstored(): Promise<void> {
     this.closed = true;
+    this.aborter.abort();
     // Revoke first: the fence needs Secrets Manager, which may be what is hanging.
-    for (const entry of this.unstored.values()) {
-      await revokeQuietly(entry.issuer, entry.record, 'issued but never stored');
-      if (entry.store && entry.target) {
+    for (const entry of [...this.unstored.values()]) {
+      const revoked = await revokeQuietly(entry.issuer, entry.record, 'issued but never stored');
+      if (revoked && entry.store && entry.target) {
         await fenceVersion(entry.store, entry.target).catch((err) => log('error', 'could not fence the secret version of an abandoned write', {
           secretArn: entry.target!.secretArn, versionId: entry.target!.versionId, error: describeError(err),
         }));
@@ -75,33 +80,40 @@ interface Unstored {
 
 /** The label on a version written to fence off an abandoned write (it holds no credential). */
 export const ABANDONED_STAGE = 'GRAFANA_CREDENTIALS_ABANDONED';
+const PLACEHOLDER_NOTE = 'Placeholder: the credential meant for this version was revoked when its invocation gave up.';
 
 async function fenceVersion(store: SecretStore, target: MintTarget): Promise<void> {
   const { secretArn, versionId } = target;
   try {
-    await store.putPlaceholder(secretArn, versionId, ABANDONED_STAGE,
-      'Placeholder: the credential meant for this version was revoked when its invocation gave up.');
+    await store.putPlaceholder(secretArn, versionId, ABANDONED_STAGE, PLACEHOLDER_NOTE);
     log('warn', 'fenced the secret version of an abandoned write: a late write of it will fail', { secretArn, versionId });
     return;
   } catch (err) {
     if (!isServiceError(err, 'ResourceExistsException')) throw err;
   }
-  // The write landed: its credential is (being) revoked, so no label may point at it. Moving AWSCURRENT back
-  // hands AWSPREVIOUS to the abandoned version, and a rotation since may have done the same: take that off too.
-  const labelMoves: Array<() => Promise<void>> = target.stages.map((stage) => () =>
-    (stage === Stage.CURRENT && target.replaces?.versionId
-      ? store.moveStage(secretArn, stage, target.replaces.versionId, versionId)
-      : store.removeStage(secretArn, stage, versionId)));
-  if (target.stages.includes(Stage.CURRENT)) labelMoves.push(() => store.removeStage(secretArn, Stage.PREVIOUS, versionId));
-  for (const move of labelMoves) {
+  // The write landed: its credential is revoked, so no label may point at it. The labels are read now, not taken
+  // from when the write started: a rotation may have moved them since.
+  const state = await store.describe(secretArn);
+  const stages = state?.stagesByVersion.get(versionId) ?? [];
+  if (state && stages.includes(Stage.CURRENT)) {
+    // AWSCURRENT can be moved, never removed. It goes back to the version the write displaced (which Secrets
+    // Manager labelled AWSPREVIOUS); with none, to a placeholder. The move hands AWSPREVIOUS to this version.
+    let to = [...state.stagesByVersion].find(([id, s]) => id !== versionId && s.includes(Stage.PREVIOUS))?.[0];
+    if (!to) {
+      to = versionIdFor(`fence:${versionId}`);
+      await store.putPlaceholder(secretArn, to, ABANDONED_STAGE, PLACEHOLDER_NOTE);
+    }
+    await store.moveStage(secretArn, Stage.CURRENT, to, versionId);
+  }
+  for (const stage of new Set([...stages.filter((s) => s !== Stage.CURRENT), ...(stages.includes(Stage.CURRENT) ? [Stage.PREVIOUS] : [])])) {
     try {
-      await move();
+      await store.removeStage(secretArn, stage, versionId);
     } catch (err) {
       // The label is not (or no longer) on this version: nothing to take off.
       if (!isServiceError(err, 'InvalidParameterException') && !isServiceError(err, 'InvalidRequestException')) throw err;
     }
   }
-  log('warn', 'an abandoned write had landed; its labels were taken off', { secretArn, versionId, stages: target.stages });
+  log('warn', 'an abandoned write had landed; its labels were taken off', { secretArn, versionId, stages });
 }
 
 /** Thrown when work resumes after the invocation already answered (the guard fired). */
@@ -376,7 +388,7 @@ export async function mint(deps: EngineDeps, issuer: Issuer, definition: Definit
   }
   deps.journal.minted(issuer, record, { store: deps.store, target });
   try {
-    await deps.store.put(secretArn, versionId, record, target.stages);
+    await deps.store.put(secretArn, versionId, record, target.stages, deps.journal.signal);
   } catch (err) {
     await revokeQuietly(issuer, record, 'it could not be stored');
     deps.journal.stored(issuer, record);
@@ -391,10 +403,13 @@ export async function revokeOrThrow(issuer: Issuer, record: CredentialRecord, wh
   log('info', `revoked ${issuer.noun}`, { credentialName: issuer.nameOf(record), why });
 }
 
-export async function revokeQuietly(issuer: Issuer, record: CredentialRecord, why: string): Promise<void> {
+/** Revokes, logging instead of throwing; true when the credential is revoked. */
+export async function revokeQuietly(issuer: Issuer, record: CredentialRecord, why: string): Promise<boolean> {
   try {
     await revokeOrThrow(issuer, record, why);
+    return true;
   } catch (err) {
     log('error', `could not revoke ${issuer.noun}; delete it by hand`, { credentialName: issuer.nameOf(record), why, error: describeError(err) });
+    return false;
   }
 }

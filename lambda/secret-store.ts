@@ -111,10 +111,11 @@ export class SecretStore {
   }
 
   /** Writes a version; the same versionId and value twice is a no-op, as Secrets Manager guarantees. */
-  async put(secretId: string, versionId: string, record: CredentialRecord, stages: string[]): Promise<void> {
+  async put(secretId: string, versionId: string, record: CredentialRecord, stages: string[], abortSignal?: AbortSignal): Promise<void> {
+    // Once aborted, no further attempt starts (an attempt already sent may still land).
     await (await this.sm()).send(new (await secretsManagerSdk()).PutSecretValueCommand({
       SecretId: secretId, ClientRequestToken: versionId, SecretString: serializeRecord(record), VersionStages: stages,
-    }));
+    }), abortSignal ? { abortSignal } : {});
   }
 
   /** Writes a version that holds no credential (a fence), with one label so that it is not deprecated. */

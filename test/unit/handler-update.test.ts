@@ -5,7 +5,7 @@
  * work and what AWSCURRENT holds at every step.
  */
 import { deferred, keyProps, PREFIX, SECRET_ARN, settle, useBed, WS } from './helpers/bed';
-import { PASS } from './helpers/fake-aws';
+import { GrafanaErrors, PASS } from './helpers/fake-aws';
 
 const bed = useBed({ secretTags: () => ({ 'GrafanaCredentials:VerifyRotatedKey': 'false' }) });
 
@@ -322,5 +322,85 @@ describe('defects found by review, now fixed (each test failed before its fix)',
     expect(rollback.Status).toBe('SUCCESS');
     expect(current().keyRole).toBe('VIEWER');
     expect(bed.world.isLive(current().key)).toBe(true);
+  });
+});
+
+describe('the timeout guard\'s fence, second review (each test failed before its fix)', () => {
+  // Was: when a secret write landed and no version had been replaced (Create, or a move to a new secret), the fence
+  // tried to remove AWSCURRENT, which Secrets Manager refuses; the refusal was taken for "label not here", so
+  // AWSCURRENT kept the revoked key, and re-deploying the same change kept it as "already what is asked".
+  test('an Update that moved the key to a new secret timed out after its write landed: AWSCURRENT of the new secret holds no revoked key, and re-deploying the change issues a working one', async () => {
+    const SECRET_B = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:grafana-credentials/Stack/KeyMoved-MnOpQr';
+    bed.world.addSecret(SECRET_B, { 'GrafanaCredentials:VerifyRotatedKey': 'false' });
+    const inA = keyProps();
+    const inB = keyProps({ SecretArn: SECRET_B });
+    const v1 = await createOrFail(inA);
+    const slow = deferred();
+    bed.world.intercept('PutSecretValue', async (_input, proceed) => { await proceed(); await slow.promise; return PASS; }, 1);
+
+    const failed = await bed.update({ physicalId: v1.id, props: inB, oldProps: inA, requestId: 'move-slow', remainingMs: 3000 });
+    expect(failed.Status).toBe('FAILED');
+    slow.resolve();
+    await settle();
+
+    const inSecretB = () => bed.world.secret(SECRET_B).valueAt('AWSCURRENT');
+    expect(bed.world.liveKeys(WS)).toEqual([v1.id]);
+    expect(inSecretB().key).toBeUndefined(); // a placeholder, not the revoked key
+    // No rollback (cdk deploy --no-rollback): the same change again.
+    const retried = await bed.update({ physicalId: v1.id, props: inB, oldProps: inA, requestId: 'move-retry' });
+    expect(retried.Status).toBe('SUCCESS');
+    expect(bed.world.isLive(inSecretB().key)).toBe(true);
+  });
+
+  // Was: the fence ran even when revoking the key had failed, so a key that still worked was kept out of every
+  // secret version: nothing could find it again (API keys cannot be listed), and it lived until it expired.
+  test('an Update whose key could not be revoked when the guard gave up: its late write still lands, and the rollback revokes that key', async () => {
+    const viewer = keyProps();
+    const admin = keyProps({ Role: 'ADMIN' });
+    const v1 = await createOrFail(viewer);
+    const late = deferred();
+    bed.world.intercept('PutSecretValue', async (_input, proceed) => { await late.promise; return proceed(); }, 1);
+    let grafanaDown = true;
+    bed.world.intercept('DeleteWorkspaceApiKey', async () => { if (grafanaDown) throw GrafanaErrors.throttling(); return PASS; });
+
+    const failed = await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-unrevoked', remainingMs: 3000 });
+    expect(failed.Status).toBe('FAILED');
+    late.resolve();
+    await settle();
+    grafanaDown = false;
+
+    const rollback = await bed.update({ physicalId: v1.id, props: viewer, oldProps: admin, requestId: 'rollback-unrevoked' });
+    expect(rollback).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: v1.id });
+    expect(current().key).toBe(v1.token);
+    // Every key that still works is one the secret records: nothing was orphaned.
+    expect(bed.world.liveKeys(WS)).toEqual([v1.id]);
+  });
+
+  // Was: a landed write's AWSCURRENT went back to the version the Update had read when it started, even if a
+  // rotation had finished since: the rotated key lost its label while it still worked.
+  test('a rotation that finished while an abandoned write was on its way: the fence gives AWSCURRENT back to the rotated key', async () => {
+    const viewer = keyProps();
+    const admin = keyProps({ Role: 'ADMIN' });
+    const v1 = await createOrFail(viewer);
+    const slow = deferred();
+    let rotated = '';
+    bed.world.intercept('PutSecretValue', async (_input, proceed) => {
+      for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
+        expect(await bed.rotate(step, '44444444-dddd-4ddd-8ddd-dddddddddddd')).toBeUndefined();
+      }
+      rotated = current().key;
+      await proceed();
+      await slow.promise;
+      return PASS;
+    }, 1);
+
+    const failed = await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-during-rotation', remainingMs: 3000 });
+    expect(failed.Status).toBe('FAILED');
+    slow.resolve();
+    await settle();
+
+    expect(rotated).not.toBe(v1.token);
+    expect(current().key).toBe(rotated);
+    expect(bed.world.isLive(rotated)).toBe(true);
   });
 });

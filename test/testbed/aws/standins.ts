@@ -594,6 +594,10 @@ export class AwsStandIns {
           }
           if (holder !== to) this.attachStage(s, stage, to);
         } else if (input.RemoveFromVersionId) {
+          if (stage === 'AWSCURRENT') {
+            // As the service does: a secret always has a current version, so AWSCURRENT can only be moved.
+            throw new ServiceError(400, 'InvalidParameterException', 'You can only move the staging label AWSCURRENT to another version, not remove it');
+          }
           if (!holder || holder.id !== input.RemoveFromVersionId) {
             throw new ServiceError(400, 'InvalidParameterException', `The staging label ${stage} is not attached to version ${input.RemoveFromVersionId}`);
           }
