@@ -59,11 +59,11 @@ export class MintJournal {
     this.closed = true;
     this.aborter.abort();
     // Revoke first: the fence needs Secrets Manager, which may be what is hanging.
-    for (const entry of [...this.unstored.values()]) {
-      const revoked = await revokeQuietly(entry.issuer, entry.record, 'issued but never stored');
-      if (revoked && entry.store && entry.target) {
-        await fenceVersion(entry.store, entry.target).catch((err) => log('error', 'could not fence the secret version of an abandoned write', {
-          secretArn: entry.target!.secretArn, versionId: entry.target!.versionId, error: describeError(err),
+    for (const { issuer, record, store, target } of [...this.unstored.values()]) {
+      const revoked = await revokeQuietly(issuer, record, 'issued but never stored');
+      if (revoked && store && target) {
+        await fenceVersion(store, target).catch((err) => log('error', 'could not fence the secret version of an abandoned write', {
+          secretArn: target.secretArn, versionId: target.versionId, error: describeError(err),
         }));
       }
     }
@@ -95,7 +95,10 @@ async function fenceVersion(store: SecretStore, target: MintTarget): Promise<voi
   // from when the write started: a rotation may have moved them since.
   const state = await store.describe(secretArn);
   const stages = state?.stagesByVersion.get(versionId) ?? [];
+  // Every label it holds comes off; AWSCURRENT by a move, which leaves AWSPREVIOUS on it instead.
+  const toRemove = stages.filter((s) => s !== Stage.CURRENT);
   if (state && stages.includes(Stage.CURRENT)) {
+    if (!toRemove.includes(Stage.PREVIOUS)) toRemove.push(Stage.PREVIOUS);
     // AWSCURRENT can be moved, never removed. It goes back to the version the write displaced (which Secrets
     // Manager labelled AWSPREVIOUS); with none, to a placeholder. The move hands AWSPREVIOUS to this version.
     let to = [...state.stagesByVersion].find(([id, s]) => id !== versionId && s.includes(Stage.PREVIOUS))?.[0];
@@ -105,7 +108,7 @@ async function fenceVersion(store: SecretStore, target: MintTarget): Promise<voi
     }
     await store.moveStage(secretArn, Stage.CURRENT, to, versionId);
   }
-  for (const stage of new Set([...stages.filter((s) => s !== Stage.CURRENT), ...(stages.includes(Stage.CURRENT) ? [Stage.PREVIOUS] : [])])) {
+  for (const stage of toRemove) {
     try {
       await store.removeStage(secretArn, stage, versionId);
     } catch (err) {
