@@ -18,6 +18,32 @@ async function createOrFail(props = keyProps()) {
   return { id: answer.PhysicalResourceId, token: current().key as string };
 }
 
+/**
+ * An Update the timeout guard gives up on (3 s left) while its PutSecretValue is held back. With 'commits' the
+ * write lands at once and only its answer is late; with 'arrives late' it reaches Secrets Manager only after the
+ * guard answered. `meanwhile` runs before the write proceeds. Resolves with the FAILED answer once the held
+ * write has gone through and everything left running has settled.
+ */
+async function updateGivenUpOn(
+  update: { physicalId: string; props: Record<string, string>; oldProps: Record<string, string>; requestId: string },
+  write: 'commits' | 'arrives late',
+  meanwhile?: () => Promise<void>,
+) {
+  const held = deferred();
+  bed.world.intercept('PutSecretValue', async (_input, proceed) => {
+    if (meanwhile) await meanwhile();
+    if (write === 'arrives late') { await held.promise; return proceed(); }
+    await proceed();
+    await held.promise;
+    return PASS;
+  }, 1);
+  const failed = await bed.update({ ...update, remainingMs: 3000 });
+  expect(failed.Status).toBe('FAILED');
+  held.resolve();
+  await settle();
+  return failed;
+}
+
 describe('Update that changes the key', () => {
   test.each([
     ['the role', { Role: 'ADMIN' }, { keyRole: 'ADMIN' }],
@@ -150,15 +176,10 @@ describe('Rollback', () => {
     const admin = keyProps({ Role: 'ADMIN' });
     const v1 = await createOrFail(viewer);
     // PutSecretValue commits, but its answer is slower than the function's time budget.
-    const slow = deferred();
-    bed.world.intercept('PutSecretValue', async (_input, proceed) => { await proceed(); await slow.promise; return PASS; }, 1);
-
-    const failed = await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-slow', remainingMs: 3000 });
+    const failed = await updateGivenUpOn({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-slow' }, 'commits');
 
     expect(failed).toMatchObject({ Status: 'FAILED', PhysicalResourceId: v1.id });
     expect(failed.Reason).toMatch(/^Timed out after \d+ s waiting for AWS/);
-    slow.resolve();
-    await settle();
     // The guard found the write had landed: AWSCURRENT is back on the original key, and the new key is revoked.
     expect(current().key).toBe(v1.token);
     expect(bed.world.liveKeys(WS)).toEqual([v1.id]);
@@ -180,13 +201,7 @@ describe('Rollback', () => {
     const admin = keyProps({ Role: 'ADMIN' });
     const v1 = await createOrFail(viewer);
     // PutSecretValue is slow to reach Secrets Manager: it arrives only after the guard has answered.
-    const slow = deferred();
-    bed.world.intercept('PutSecretValue', async (_input, proceed) => { await slow.promise; return proceed(); }, 1);
-
-    const failed = await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-late', remainingMs: 3000 });
-    expect(failed.Status).toBe('FAILED');
-    slow.resolve();
-    await settle();
+    await updateGivenUpOn({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-late' }, 'arrives late');
 
     expect(current().key).toBe(v1.token);
     expect(bed.world.liveKeys(WS)).toEqual([v1.id]);
@@ -265,12 +280,7 @@ describe('defects found by review, now fixed (each test failed before its fix)',
     const viewer = keyProps();
     const admin = keyProps({ Role: 'ADMIN' });
     const v1 = await createOrFail(viewer);
-    const slow = deferred();
-    bed.world.intercept('PutSecretValue', async (_input, proceed) => { await proceed(); await slow.promise; return PASS; }, 1);
-    const failed = await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-slow', remainingMs: 3000 });
-    expect(failed.Status).toBe('FAILED');
-    slow.resolve();
-    await settle();
+    await updateGivenUpOn({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-slow' }, 'commits');
 
     // No rollback: the same change is deployed again.
     const retried = await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-retry' });
@@ -335,13 +345,8 @@ describe('the timeout guard\'s fence, second review (each test failed before its
     const inA = keyProps();
     const inB = keyProps({ SecretArn: SECRET_B });
     const v1 = await createOrFail(inA);
-    const slow = deferred();
-    bed.world.intercept('PutSecretValue', async (_input, proceed) => { await proceed(); await slow.promise; return PASS; }, 1);
 
-    const failed = await bed.update({ physicalId: v1.id, props: inB, oldProps: inA, requestId: 'move-slow', remainingMs: 3000 });
-    expect(failed.Status).toBe('FAILED');
-    slow.resolve();
-    await settle();
+    await updateGivenUpOn({ physicalId: v1.id, props: inB, oldProps: inA, requestId: 'move-slow' }, 'commits');
 
     const inSecretB = () => bed.world.secret(SECRET_B).valueAt('AWSCURRENT');
     expect(bed.world.liveKeys(WS)).toEqual([v1.id]);
@@ -358,15 +363,10 @@ describe('the timeout guard\'s fence, second review (each test failed before its
     const viewer = keyProps();
     const admin = keyProps({ Role: 'ADMIN' });
     const v1 = await createOrFail(viewer);
-    const late = deferred();
-    bed.world.intercept('PutSecretValue', async (_input, proceed) => { await late.promise; return proceed(); }, 1);
     let grafanaDown = true;
     bed.world.intercept('DeleteWorkspaceApiKey', async () => { if (grafanaDown) throw GrafanaErrors.throttling(); return PASS; });
 
-    const failed = await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-unrevoked', remainingMs: 3000 });
-    expect(failed.Status).toBe('FAILED');
-    late.resolve();
-    await settle();
+    await updateGivenUpOn({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-unrevoked' }, 'arrives late');
     grafanaDown = false;
 
     const rollback = await bed.update({ physicalId: v1.id, props: viewer, oldProps: admin, requestId: 'rollback-unrevoked' });
@@ -382,22 +382,13 @@ describe('the timeout guard\'s fence, second review (each test failed before its
     const viewer = keyProps();
     const admin = keyProps({ Role: 'ADMIN' });
     const v1 = await createOrFail(viewer);
-    const slow = deferred();
     let rotated = '';
-    bed.world.intercept('PutSecretValue', async (_input, proceed) => {
+    await updateGivenUpOn({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-during-rotation' }, 'commits', async () => {
       for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
         expect(await bed.rotate(step, '44444444-dddd-4ddd-8ddd-dddddddddddd')).toBeUndefined();
       }
       rotated = current().key;
-      await proceed();
-      await slow.promise;
-      return PASS;
-    }, 1);
-
-    const failed = await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-during-rotation', remainingMs: 3000 });
-    expect(failed.Status).toBe('FAILED');
-    slow.resolve();
-    await settle();
+    });
 
     expect(rotated).not.toBe(v1.token);
     expect(current().key).toBe(rotated);

@@ -105,9 +105,7 @@ export class LambdaHost {
 
   async invoke(fn: FunctionSpec, event: unknown, opts: InvokeOptions = {}): Promise<InvocationResult> {
     this.invocations++;
-    const queue = this.queueFor(fn);
-    const env = queue.shift() ?? this.start(fn);
-    while (queue.length < this.prestart) queue.push(this.start(fn));
+    const env = this.takeStarted(fn);
     const waitStart = Date.now();
     const ready = await Promise.race([env.ready.then(() => true), env.exited.then(() => false)]);
     this.readyWaitMs += Date.now() - waitStart;
@@ -119,15 +117,9 @@ export class LambdaHost {
         env: { TESTBED_CLOCK_OFFSET_MS: this.baseEnv().TESTBED_CLOCK_OFFSET_MS ?? '0' },
       }, (err) => { if (err) env.child.kill('SIGKILL'); });
     }
-    let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; env.child.kill('SIGKILL'); }, fn.timeoutMs);
-    const crash = opts.crashAfterMs !== undefined ? setTimeout(() => env.child.kill('SIGKILL'), opts.crashAfterMs) : undefined;
-    let running = true;
-    void opts.crashWhen?.then(() => { if (running) env.child.kill('SIGKILL'); });
+    const watch = this.watch(env, fn, opts);
     const exitCode = await env.exited;
-    running = false;
-    clearTimeout(timer);
-    if (crash) clearTimeout(crash);
+    watch.stop();
     // Let the pipes drain what the process wrote just before it exited.
     await new Promise((r) => setImmediate(r));
     let output = env.output;
@@ -137,9 +129,26 @@ export class LambdaHost {
       try { error = JSON.parse(output.slice(marker + '__INVOCATION_ERROR__'.length).split('\n')[0]); } catch { error = { message: 'unparseable error' }; }
       output = output.slice(0, marker);
     }
+    this.keepLog(output);
+    return { ok: exitCode === 0, timedOut: watch.timedOut, error, logs: output, durationMs: Date.now() - started, exitCode };
+  }
+
+  private keepLog(output: string): void {
     this.logs.push(output);
     if (this.logs.length > this.maxLogs) this.logs.splice(0, this.logs.length - this.maxLogs);
-    return { ok: exitCode === 0, timedOut, error, logs: output, durationMs: Date.now() - started, exitCode };
+  }
+
+  /** Kills the process at the function's timeout, or when the invocation asks for a crash; stop() once it answered. */
+  private watch(env: Environment, fn: FunctionSpec, opts: InvokeOptions): { readonly timedOut: boolean; stop(): void } {
+    let running = true;
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; env.child.kill('SIGKILL'); }, fn.timeoutMs);
+    const crash = opts.crashAfterMs !== undefined ? setTimeout(() => env.child.kill('SIGKILL'), opts.crashAfterMs) : undefined;
+    void opts.crashWhen?.then(() => { if (running) env.child.kill('SIGKILL'); });
+    return {
+      get timedOut() { return timedOut; },
+      stop() { running = false; clearTimeout(timer); if (crash) clearTimeout(crash); },
+    };
   }
 
   /** The spare processes for this function's current asset; spares for an asset a stack update replaced are ended. */
@@ -177,7 +186,7 @@ export class LambdaHost {
       // Died during init: this invocation fails as the process did; the next one starts a new environment.
       reuse.env = undefined;
       const output = env.output.slice(reuse.logOffset);
-      this.logs.push(output);
+      this.keepLog(output);
       return { ok: false, timedOut: false, error: { message: 'the execution environment exited during init' }, logs: output, durationMs: 0, exitCode: env.child.exitCode };
     }
     const started = Date.now();
@@ -189,22 +198,15 @@ export class LambdaHost {
       event, timeoutMs: fn.timeoutMs, functionName: fn.functionName, requestId: randomUUID(), keepAlive: true,
       env: { TESTBED_CLOCK_OFFSET_MS: this.baseEnv().TESTBED_CLOCK_OFFSET_MS ?? '0' },
     }, (err) => { if (err) env.child.kill('SIGKILL'); });
-    let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; env.child.kill('SIGKILL'); }, fn.timeoutMs);
-    const crash = opts.crashAfterMs !== undefined ? setTimeout(() => env.child.kill('SIGKILL'), opts.crashAfterMs) : undefined;
-    let running = true;
-    void opts.crashWhen?.then(() => { if (running) env.child.kill('SIGKILL'); });
+    const watch = this.watch(env, fn, opts);
     const result = await answer;
-    running = false;
-    clearTimeout(timer);
-    if (crash) clearTimeout(crash);
+    watch.stop();
     if (!result) reuse.env = undefined; // the process died: the next invocation starts a new environment
     await new Promise((r) => setImmediate(r));
     const output = env.output.slice(reuse.logOffset);
     reuse.logOffset = env.output.length;
-    this.logs.push(output);
-    if (this.logs.length > this.maxLogs) this.logs.splice(0, this.logs.length - this.maxLogs);
-    return { ok: !!result?.ok, timedOut, error: result?.error, logs: output, durationMs: Date.now() - started, exitCode: result ? 0 : null };
+    this.keepLog(output);
+    return { ok: !!result?.ok, timedOut: watch.timedOut, error: result?.error, logs: output, durationMs: Date.now() - started, exitCode: result ? 0 : null };
   }
 
   /** Ends a kept environment. */
