@@ -45,13 +45,22 @@ export function responseBody(event: CloudFormationCustomResourceEvent, answer: C
 
 const ATTEMPTS = 4;
 const TIMEOUT_MS = 8000;
+/** Kept back from the function's remaining time, so that Lambda does not end the process in the middle of a PUT. */
+const RESERVE_MS = 500;
+/** The shortest attempt worth making: a retry that could not get this long is not started. */
+const MIN_ATTEMPT_MS = 1000;
 
-/** PUTs the answer, retrying transient failures a bounded number of times. */
-export async function sendAnswer(event: CloudFormationCustomResourceEvent, answer: CfnAnswer): Promise<void> {
+/**
+ * PUTs the answer, retrying transient failures a bounded number of times and
+ * never past the function's own deadline (`remainingMs`, from the Lambda
+ * context): an answer still being retried when Lambda ends the process is lost.
+ */
+export async function sendAnswer(event: CloudFormationCustomResourceEvent, answer: CfnAnswer, remainingMs: () => number = () => Infinity): Promise<void> {
   const body = responseBody(event, answer);
   for (let attempt = 1; ; attempt++) {
+    const timeoutMs = Math.max(MIN_ATTEMPT_MS, Math.min(TIMEOUT_MS, remainingMs() - RESERVE_MS));
     try {
-      await put(event.ResponseURL, body);
+      await put(event.ResponseURL, body, timeoutMs);
       log('info', 'answered CloudFormation', {
         status: answer.status,
         physicalResourceId: answer.physicalResourceId,
@@ -61,21 +70,26 @@ export async function sendAnswer(event: CloudFormationCustomResourceEvent, answe
       });
       return;
     } catch (err) {
-      log('warn', 'answering CloudFormation failed', { attempt, error: describeError(err), requestId: event.RequestId });
-      if (attempt >= ATTEMPTS) throw err;
-      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+      const backoffMs = 250 * 2 ** attempt;
+      const timeLeft = attempt < ATTEMPTS && remainingMs() - RESERVE_MS - backoffMs >= MIN_ATTEMPT_MS;
+      log('warn', 'answering CloudFormation failed', {
+        attempt, error: describeError(err), requestId: event.RequestId,
+        ...(timeLeft ? {} : { retrying: false, why: attempt < ATTEMPTS ? 'the function is about to time out' : 'no attempts left' }),
+      });
+      if (!timeLeft) throw err;
+      await new Promise((r) => setTimeout(r, backoffMs));
     }
   }
 }
 
-function put(url: string, body: string): Promise<void> {
+function put(url: string, body: string, timeoutMs: number): Promise<void> {
   const target = new URL(url);
   const transport = target.protocol === 'http:' ? http : https;
   return new Promise((resolve, reject) => {
     const req = transport.request(target, {
       method: 'PUT',
       headers: { 'content-type': '', 'content-length': Buffer.byteLength(body) },
-      timeout: TIMEOUT_MS,
+      timeout: timeoutMs,
     }, (res) => {
       res.resume();
       res.on('end', () => {

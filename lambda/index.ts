@@ -72,5 +72,5 @@ async function handleCloudFormation(event: CloudFormationCustomResourceEvent, co
     answer = failed(`Timed out after ${Math.round(guardMs / 1000)} s waiting for AWS (throttling or an unreachable endpoint?); anything issued was revoked. Deploy again later.`);
   }
   if (answer.status === 'FAILED') log('error', 'request failed', { requestId: event.RequestId, reason: answer.reason });
-  await sendAnswer(event, answer);
+  await sendAnswer(event, answer, () => context.getRemainingTimeInMillis());
 }

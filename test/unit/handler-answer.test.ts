@@ -82,6 +82,31 @@ describe('answers through the entry point', () => {
     expect(answer.Status).toBe('SUCCESS');
     expect(bed.responseStatuses).toEqual([]);
   });
+
+  // BUG (lambda/cfn-response.ts sendAnswer): retries and per-attempt timeouts ignored the function's deadline.
+  // Four attempts of up to 8 s plus 3.5 s of backoff can outlast the guard's margin (18 s of a 120 s function),
+  // so Lambda ended the process while the answer was still being retried.
+  test('a ResponseURL that keeps failing: retries stop before the function times out, and the log says why', async () => {
+    bed.responseStatuses.push(500, 500, 500, 500, 500, 500);
+    const started = Date.now();
+    await expect(bed.create({ requestId: 'answer-keeps-failing', remainingMs: 2500 })).rejects.toThrow(/ResponseURL answered HTTP 500/);
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(bed.logs.some((l) => l.includes('"retrying":false') && l.includes('the function is about to time out'))).toBe(true);
+  });
+
+  test('a ResponseURL that never answers: the attempt is cut at the function\'s deadline, not after 8 s', async () => {
+    bed.responseStatuses.push(0);
+    const started = Date.now();
+    await expect(bed.create({ requestId: 'answer-hangs', remainingMs: 3000 })).rejects.toThrow(/ResponseURL timed out/);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  test('with time left, a failed answer is still retried until it is delivered', async () => {
+    bed.responseStatuses.push(500, 500);
+    const answer = await bed.create({ requestId: 'answer-retried-in-time', remainingMs: 10_000 });
+    expect(answer.Status).toBe('SUCCESS');
+    expect(bed.responseStatuses).toEqual([]);
+  });
 });
 
 describe('timeout guard', () => {

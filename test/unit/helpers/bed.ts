@@ -66,7 +66,7 @@ export interface Bed {
   /** Messages of errors the handler threw (rotation steps). */
   readonly errors: string[];
   responseUrl: string;
-  /** HTTP statuses the ResponseURL answers next (then 200). */
+  /** HTTP statuses the ResponseURL answers next (then 200); 0 means it never answers that request. */
   readonly responseStatuses: number[];
   /** Called when an answer arrives at the ResponseURL, before the handler returns (to observe state at answer time). */
   onAnswer?: (body: string) => void;
@@ -141,6 +141,7 @@ export function useBed(opts: { secretTags?: () => Record<string, string> } = {})
       req.on('data', (c) => { body += c; });
       req.on('end', () => {
         const status = bed.responseStatuses.shift() ?? 200;
+        if (status === 0) return; // hangs: the handler's own timeout must end the attempt
         if (req.method === 'PUT' && status === 200) {
           bed.bodies.push(body);
           bed.onAnswer?.(body);
