@@ -244,6 +244,7 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
     });
     generation = name;
     log('info', `reissued ${issuer.noun}`, { credentialName: name, replaces: incomingId, secretArn });
+    await revokeDelabelled(deps.store, issuer, secretArn, [current, previous], revoked);
   }
 
   // CloudFormation deletes `incomingId` at cleanup if we answer another id. Any other generation is unknown to it.
@@ -257,6 +258,23 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
       log('warn', 'could not remove label from a revoked version', { secretArn, versionId: version.versionId, error: describeError(err) }));
   }
   return outcome(generation, secretArn);
+}
+
+/**
+ * After a write that moved AWSCURRENT: revokes the credential of any version read before it that has since lost
+ * every label. That happens when a rotation finished in between (it moved AWSCURRENT first, so the write pushed
+ * the version it demoted off AWSPREVIOUS); nothing reads an unlabelled version, so it would never be found again.
+ */
+async function revokeDelabelled(store: SecretStore, issuer: Issuer, secretArn: string,
+  versionsRead: ReadonlyArray<StoredVersion | undefined>, revoked: Set<string>): Promise<void> {
+  const candidates = versionsRead.filter((v): v is StoredVersion => !!v?.record && !revoked.has(v.versionId));
+  if (!candidates.length) return;
+  const state = await store.describe(secretArn);
+  for (const version of candidates) {
+    if (!state || (state.stagesByVersion.get(version.versionId) ?? []).length > 0) continue;
+    await revokeOrThrow(issuer, version.record!, 'a rotation finished during this update and its version lost its last label');
+    revoked.add(version.versionId);
+  }
 }
 
 async function onDelete(event: CloudFormationCustomResourceDeleteEvent, deps: EngineDeps): Promise<Outcome> {

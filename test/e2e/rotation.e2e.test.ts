@@ -130,6 +130,23 @@ test('a stack update during a rotation wins; the rotation discards its key and n
   expect(standins.existingKeys()).toHaveLength(0);
 });
 
+test('a rotation that finishes while a stack update issues its key: the key it demoted is revoked, nothing is orphaned', async () => {
+  await driver.deploy(keyStack());
+  await rotate(driver, standins, secret()); // AWSCURRENT is a rotated key, AWSPREVIOUS the deployed one
+  const demoted = stage('AWSCURRENT')!;
+  // The update's PutSecretValue reaches Secrets Manager 4 s late; a whole rotation finishes in between.
+  let rotation: ReturnType<typeof rotate> | undefined;
+  standins.faults.add({ operation: 'PutSecretValue', kind: 'delay', delayMs: 4000, onHit: () => { rotation = rotate(driver, standins, secret()); } });
+  expect(await driver.deploy(keyStack({ keyRole: GrafanaRole.ADMIN }))).toMatchObject({ ok: true });
+  expect(await rotation).toMatchObject({ ok: true });
+  expect(stage('AWSCURRENT')!.keyRole).toBe('ADMIN');
+  expect(await apiOrg(standins, demoted.key)).toBe(401);
+  const live = standins.liveKeys(ws);
+  expect(live.map((k) => k.name)).toEqual([stage('AWSCURRENT')!.keyName]);
+  await driver.destroy();
+  expect(standins.existingKeys()).toHaveLength(0);
+});
+
 test('verifyRotatedKey: false skips the check; workspaceUrl is used when given', async () => {
   await driver.deploy(keyStack({ verifyRotatedKey: false }));
   standins.resetCounts();

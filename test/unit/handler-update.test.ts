@@ -395,3 +395,33 @@ describe('the timeout guard\'s fence, second review (each test failed before its
     expect(bed.world.isLive(rotated)).toBe(true);
   });
 });
+
+describe('a rotation that finishes while an Update mints (failed before its fix)', () => {
+  // Was: the Update read AWSCURRENT (key A), then a rotation moved AWSCURRENT to key B (A became AWSPREVIOUS),
+  // then the Update's PutSecretValue moved AWSCURRENT to its key C and AWSPREVIOUS to B: A's version lost its
+  // last label while A still worked. Nothing reads an unlabelled version, so not even the cleanup Delete found
+  // A: it stayed valid, in no secret, until it expired.
+  test('the key the rotation demoted is revoked; after cleanup only the Update\'s key works', async () => {
+    const viewer = keyProps();
+    const admin = keyProps({ Role: 'ADMIN' });
+    const v1 = await createOrFail(viewer);
+    for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) expect(await bed.rotate(step, '66666666-aaaa-4aaa-8aaa-666666666666')).toBeUndefined();
+    const keyA = current().keyName as string;
+
+    let keyB = '';
+    bed.world.intercept('PutSecretValue', async (_input, proceed) => {
+      for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) expect(await bed.rotate(step, '77777777-bbbb-4bbb-8bbb-777777777777')).toBeUndefined();
+      keyB = current().keyName;
+      return proceed();
+    }, 1);
+    const answer = await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-during-rotation' });
+    expect(answer.Status).toBe('SUCCESS');
+    expect(current().keyRole).toBe('ADMIN');
+    expect(keyB).not.toBe(keyA);
+    expect(bed.world.liveKeys(WS)).not.toContain(keyA);
+
+    const cleanup = await bed.del({ physicalId: v1.id, props: admin });
+    expect(cleanup.Status).toBe('SUCCESS');
+    expect(bed.world.liveKeys(WS)).toEqual([current().keyName]);
+  });
+});
