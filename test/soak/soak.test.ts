@@ -1,5 +1,5 @@
 /** Thirty simulated days of the soak, in every test run: zero refused requests, zero orphans, at most two live keys. */
-import { runSoak } from './soak';
+import { cpuSummary, runSoak } from './soak';
 
 test('30 simulated days: every consumer request succeeds, no orphan, at most two live keys per credential', async () => {
   const f = await runSoak({ days: 30 });
@@ -16,7 +16,7 @@ test('30 simulated days: every consumer request succeeds, no orphan, at most two
 test('a run repeats: the same seed gives the same figures, crashes and faults included', async () => {
   // 17 days take in a role change (day 10) and a rotation step that crashes (armed on day 15).
   const figures = async () => {
-    const { wallSeconds: _wall, ...rest } = await runSoak({ days: 17, seed: 7 });
+    const { wallSeconds: _wall, cpuSeconds: _cpu, ...rest } = await runSoak({ days: 17, seed: 7 });
     return rest;
   };
   const first = await figures();
@@ -24,4 +24,17 @@ test('a run repeats: the same seed gives the same figures, crashes and faults in
   expect(first.faultsInjected.delay).toBe(1); // the crash happened
   expect(first.rotationsFailed).toBeGreaterThanOrEqual(1);
   expect(await figures()).toEqual(first);
+}, 120_000);
+
+test('the CPU figure counts the handler processes the soak started, and the least wall time it implies', async () => {
+  const f = await runSoak({ days: 3, seed: 11 });
+  expect(f.failures).toEqual([]);
+  if (process.platform === 'linux') {
+    // Every invocation runs in a node process of its own or shares one per rotation: none costs nothing.
+    expect(f.cpuSeconds.handlerProcesses).toBeGreaterThan(f.handlerInvocations * 0.005);
+    expect(cpuSummary(f)).toMatch(/^\d+ s: handler processes \d+ s \(\d+ ms per invocation\), the soak's process \d+ s; on \d+ cores that is at least \d+ s of wall time$/);
+  }
+  // The soak cannot take less wall time than its CPU spread over every core.
+  const total = f.cpuSeconds.soak + (f.cpuSeconds.handlerProcesses ?? 0);
+  expect(f.wallSeconds).toBeGreaterThanOrEqual(total / f.cores * 0.9);
 }, 120_000);

@@ -6,6 +6,8 @@
  * consumers re-read AWSCURRENT every hour and call /api/org every 5 minutes;
  * faults come from a seeded generator. Simulated time never sleeps.
  */
+import * as fs from 'fs';
+import * as os from 'os';
 import { App, Duration } from 'aws-cdk-lib';
 import { GrafanaRole, WorkspaceApiKey, WorkspaceServiceAccount } from '../../lib';
 import { AwsStandIns } from '../testbed/aws/standins';
@@ -45,6 +47,13 @@ export interface SoakFigures {
   faultsInjected: Record<string, number>;
   handlerInvocations: number;
   processPerStep: boolean;
+  /**
+   * CPU seconds used by the soak's own process and by the handler processes it started (Linux: the children's
+   * times from /proc/self/stat, which count every process once it has exited; undefined elsewhere).
+   */
+  cpuSeconds: { soak: number; handlerProcesses?: number };
+  /** Cores this machine offers: the whole run's CPU divided by them is the least wall time it could take. */
+  cores: number;
   wallSeconds: number;
   failures: string[];
 }
@@ -91,8 +100,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
     days: opts.days, seed, rotationsCompleted: 0, rotationsFailed: 0, rotationRetries: 0, stackUpdates: 0, stackUpdatesRolledBack: 0,
     consumerRequests: 0, consumerRequestsRefused: 0, consumerRetriesAfterRefresh: 0, consumerSecretReads: 0,
     mostLiveKeysPerCredential: 0, orphanedKeysAtEnd: 0, keysLeftAfterDelete: 0, awsCalls: 0, faultsInjected: {},
-    handlerInvocations: 0, processPerStep: !!opts.processPerStep, wallSeconds: 0, failures,
+    handlerInvocations: 0, processPerStep: !!opts.processPerStep, cpuSeconds: { soak: 0 }, cores: os.availableParallelism(), wallSeconds: 0, failures,
   };
+  const cpuAtStart = { soak: ownCpuSeconds(), handlerProcesses: childCpuSeconds() };
   const t0 = standins.clock.now();
   const dayOf = (t = standins.clock.now()) => Math.floor((t - t0) / DAY) + 1;
   const fail = (what: string) => { failures.push(`day ${dayOf()}: ${what}`); say(`  FAIL day ${dayOf()}: ${what}`); };
@@ -291,7 +301,38 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
     await standins.stop();
   }
   figures.wallSeconds = (Date.now() - started) / 1000;
+  const children = childCpuSeconds();
+  figures.cpuSeconds = {
+    soak: ownCpuSeconds() - cpuAtStart.soak,
+    ...(children !== undefined && cpuAtStart.handlerProcesses !== undefined ? { handlerProcesses: children - cpuAtStart.handlerProcesses } : {}),
+  };
   return figures;
+}
+
+function ownCpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+/** User and system time of every child process that has exited and been reaped, in seconds (Linux only). */
+function childCpuSeconds(): number | undefined {
+  try {
+    // The fields after the command name: cutime and cstime are the 14th and 15th, in clock ticks (USER_HZ, 100 on Linux).
+    const fields = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The CPU figure: what the run used, and the least wall time that needs on this machine's cores. */
+export function cpuSummary(f: SoakFigures): string {
+  const { soak, handlerProcesses } = f.cpuSeconds;
+  if (handlerProcesses === undefined) return `${soak.toFixed(1)} s in the soak's process (handler processes not measurable here)`;
+  const total = soak + handlerProcesses;
+  const perInvocation = f.handlerInvocations ? (handlerProcesses * 1000) / f.handlerInvocations : 0;
+  return `${total.toFixed(0)} s: handler processes ${handlerProcesses.toFixed(0)} s (${perInvocation.toFixed(0)} ms per invocation), the soak's process ${soak.toFixed(0)} s; `
+    + `on ${f.cores} cores that is at least ${(total / f.cores).toFixed(0)} s of wall time`;
 }
 
 export function figuresTable(f: SoakFigures): string {
@@ -308,6 +349,7 @@ export function figuresTable(f: SoakFigures): string {
     ['AWS calls in total', f.awsCalls.toLocaleString('en-US'), '–'],
     ['faults injected', Object.entries(f.faultsInjected).map(([k, v]) => `${k} ${v}`).join(', ') || 'none', '–'],
     ['handler invocations', `${f.handlerInvocations.toLocaleString('en-US')} (${f.processPerStep ? 'each in a process of its own' : 'CloudFormation events each in a process of its own; each rotation\'s four steps in one fresh environment'})`, '–'],
+    ['CPU used', cpuSummary(f), '–'],
     ['wall time', `${f.wallSeconds.toFixed(1)} s`, 'under 2 minutes'],
   ];
   return ['| figure | measured | goal |', '| --- | --- | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
