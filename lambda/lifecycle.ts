@@ -18,7 +18,7 @@ import { ATTRIBUTES, NAME_SUFFIX_LENGTH } from '../lib/private/contract';
 import { Definition, InputError, Issuer, NameInUseError } from './issuers/types';
 import { isServiceError } from './clients';
 import { describeError, log } from './log';
-import { CredentialRecord, SecretStore, SecretState, Stage, StoredVersion } from './secret-store';
+import { CredentialRecord, LifecycleMeta, SecretStore, SecretState, Stage, StoredVersion } from './secret-store';
 
 /** Physical id answered by a failed Create; the Delete CloudFormation sends next touches nothing. */
 export const FAILED_CREATE_ID = 'grafana-credentials-create-failed';
@@ -367,6 +367,8 @@ export interface MintTarget {
   /** The version this credential replaces as AWSCURRENT, if any. */
   readonly replaces?: StoredVersion;
   readonly verify?: { readonly enabled: boolean; readonly url?: string };
+  /** A credential of another generation that this version's promotion will leave with no label (rotation only). */
+  readonly displaces?: LifecycleMeta['displaces'];
 }
 
 /**
@@ -400,6 +402,7 @@ export async function mint(deps: EngineDeps, issuer: Issuer, definition: Definit
       ...(target.basedOnVersionId ? { basedOnVersionId: target.basedOnVersionId } : {}),
       ...(target.replaces?.record ? { predecessor: { versionId: target.replaces.versionId, generation: target.replaces.record.lifecycle.generation, fields: target.replaces.record.fields } } : {}),
       ...(target.verify ? { verify: target.verify } : {}),
+      ...(target.displaces ? { displaces: target.displaces } : {}),
     },
   };
   if (deps.journal.closed) {

@@ -11,7 +11,7 @@ import type { Issuer } from './issuers/types';
 import { credentialName, EngineDeps, mint, revokeOrThrow, revokeQuietly } from './lifecycle';
 import { isServiceError } from './clients';
 import { describeError, log } from './log';
-import { SecretStore, SecretState, Stage, versionWithStage } from './secret-store';
+import { CredentialRecord, LifecycleMeta, SecretStore, SecretState, Stage, versionWithStage } from './secret-store';
 
 export type RotationStep = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
 
@@ -85,6 +85,7 @@ async function createSecret(secretId: string, token: string, deps: EngineDeps, l
   }
 
   // Overlap is AWSCURRENT and the new one; the credential behind AWSPREVIOUS is retired now.
+  let displaces: LifecycleMeta['displaces'];
   const previousId = versionWithStage(state, Stage.PREVIOUS);
   if (previousId && previousId !== currentId && previousId !== token) {
     const predecessor = current.record.lifecycle.predecessor;
@@ -92,9 +93,12 @@ async function createSecret(secretId: string, token: string, deps: EngineDeps, l
     const retiring = predecessor?.versionId === previousId
       ? { ...current.record, key: '', fields: predecessor.fields, lifecycle: { ...current.record.lifecycle, generation: predecessor.generation ?? generation } }
       : (await store.read(secretId, { versionId: previousId }))?.record;
-    // A previous key of another generation belongs to CloudFormation (its cleanup deletes it, or a rollback restores it).
+    // A previous key of another generation belongs to CloudFormation (its cleanup deletes it, or a rollback restores
+    // it) for as long as it keeps its label; this rotation's promotion takes the label away, so finishSecret revokes it.
     if (retiring && retiring.lifecycle.generation === generation && issuer.nameOf(retiring) !== issuer.nameOf(current.record)) {
       await revokeOrThrow(issuer, retiring, 'it is older than the overlap');
+    } else if (retiring && retiring.lifecycle.generation !== generation) {
+      displaces = { versionId: previousId, generation: retiring.lifecycle.generation, fields: retiring.fields };
     }
   }
 
@@ -104,7 +108,7 @@ async function createSecret(secretId: string, token: string, deps: EngineDeps, l
   const name = credentialName(issuer.namePrefix(definition), token);
   const record = await mint(deps, issuer, definition, {
     secretArn: secretId, name, versionId: token, stages: [Stage.PENDING], generation, basedOnVersionId: currentId,
-    replaces: current, verify: { enabled: verifyEnabled, ...(url ? { url } : {}) },
+    replaces: current, verify: { enabled: verifyEnabled, ...(url ? { url } : {}) }, displaces,
   });
   logStep('stored the new credential as AWSPENDING', { credentialName: issuer.nameOf(record), expiresAt: record.expiresAt });
 }
@@ -134,6 +138,14 @@ async function testSecret(secretId: string, token: string, deps: EngineDeps, log
   logStep('the new credential works', { credentialName: issuer.nameOf(record) });
 }
 
+/** After a promotion: revokes the other generation's credential that lost its last label to it (see `displaces`). */
+async function revokeDisplaced(issuer: Issuer, promoted: CredentialRecord): Promise<void> {
+  const displaced = promoted.lifecycle.displaces;
+  if (!displaced) return;
+  const record: CredentialRecord = { ...promoted, key: '', fields: displaced.fields, lifecycle: { ...promoted.lifecycle, generation: displaced.generation } };
+  await revokeOrThrow(issuer, record, 'a stack update had left it as AWSPREVIOUS and this rotation took that label away');
+}
+
 async function finishSecret(secretId: string, token: string, deps: EngineDeps, logStep: StepLog): Promise<void> {
   const { store } = deps;
   const pending = await store.read(secretId, { versionId: token });
@@ -142,16 +154,25 @@ async function finishSecret(secretId: string, token: string, deps: EngineDeps, l
   const basedOn = pending.record.lifecycle.basedOnVersionId;
   if (basedOn) {
     // Compare-and-swap: Secrets Manager refuses the move if AWSCURRENT is no longer where this rotation started.
+    let moved = false;
     try {
       await store.moveStage(secretId, Stage.CURRENT, token, basedOn);
-      return logStep('promoted to AWSCURRENT; the outgoing credential stays valid as AWSPREVIOUS', { credentialName: issuer.nameOf(pending.record) });
+      moved = true;
     } catch (err) {
       if (!isServiceError(err, 'InvalidParameterException') && !isServiceError(err, 'InvalidRequestException')) throw err;
+    }
+    if (moved) {
+      await revokeDisplaced(issuer, pending.record);
+      return logStep('promoted to AWSCURRENT; the outgoing credential stays valid as AWSPREVIOUS', { credentialName: issuer.nameOf(pending.record) });
     }
   }
   const state = await describeOrFail(store, 'finishSecret', secretId);
   const currentId = versionWithStage(state, Stage.CURRENT);
-  if (currentId === token) return logStep('already finished: this version is AWSCURRENT');
+  if (currentId === token) {
+    // A retry after the promotion landed: finish what it left.
+    await revokeDisplaced(issuer, pending.record);
+    return logStep('already finished: this version is AWSCURRENT');
+  }
   if (basedOn) {
     // The stack reissued the credential while this rotation ran; promoting ours would undo that.
     await abandonPending(deps, issuer, secretId, token, state);

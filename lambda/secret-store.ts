@@ -27,6 +27,12 @@ export interface LifecycleMeta {
    * next rotation retires it without reading that version again.
    */
   readonly predecessor?: { readonly versionId: string; readonly generation?: string; readonly fields: Record<string, string> };
+  /**
+   * Set by createSecret when AWSPREVIOUS holds another generation's credential (a stack update has not been
+   * cleaned up or rolled back yet): promoting this version pushes that one off its last label, so finishSecret
+   * revokes it once the promotion has happened.
+   */
+  readonly displaces?: { readonly versionId: string; readonly generation: string; readonly fields: Record<string, string> };
   /** How rotation checks this credential; copied from the secret's tags, the URL resolved once. */
   readonly verify?: { readonly enabled: boolean; readonly url?: string };
 }

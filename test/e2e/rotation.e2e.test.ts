@@ -147,6 +147,28 @@ test('a rotation that finishes while a stack update issues its key: the key it d
   expect(standins.existingKeys()).toHaveLength(0);
 });
 
+test.each([
+  ['succeeds', false],
+  ['is rolled back', true],
+])('a rotation while the rest of a stack update runs, and the update %s: no key is left in no secret', async (_what, fails) => {
+  await driver.deploy(keyStack());
+  const original = stage('AWSCURRENT')!;
+  const result = await driver.deploy(keyStack({ keyRole: GrafanaRole.ADMIN }), {
+    failAfterUpdates: fails,
+    afterUpdates: async () => { expect(await rotate(driver, standins, secret())).toMatchObject({ ok: true }); },
+  });
+  expect(result.ok).toBe(!fails);
+  const now = stage('AWSCURRENT')!;
+  expect(now.keyRole).toBe(fails ? 'VIEWER' : 'ADMIN');
+  expect(await apiOrg(standins, now.key)).toBe(200);
+  expect(await apiOrg(standins, original.key)).toBe(401);
+  // Every key that still works is one the secret holds.
+  const held = standins.secret(secret())!.versions.filter((v) => v.stages.length && v.secretString).map((v) => JSON.parse(v.secretString!).keyName);
+  expect(standins.liveKeys(ws).map((k) => k.name).every((name) => held.includes(name))).toBe(true);
+  await driver.destroy();
+  expect(standins.existingKeys()).toHaveLength(0);
+});
+
 test('verifyRotatedKey: false skips the check; workspaceUrl is used when given', async () => {
   await driver.deploy(keyStack({ verifyRotatedKey: false }));
   standins.resetCounts();

@@ -425,3 +425,63 @@ describe('a rotation that finishes while an Update mints (failed before its fix)
     expect(bed.world.liveKeys(WS)).toEqual([current().keyName]);
   });
 });
+
+// Was: the rotation's promotion moved AWSPREVIOUS off the key the Update had replaced (another generation, kept for
+// CloudFormation's cleanup or rollback); nothing reads an unlabelled version, so neither found it again and it
+// stayed valid until it expired. Now createSecret records it and finishSecret revokes it after the promotion.
+describe('a whole rotation between an Update and CloudFormation\'s cleanup or rollback (failed before its fix)', () => {
+  const rotateAll = async (token: string) => {
+    for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) expect(await bed.rotate(step, token)).toBeUndefined();
+  };
+
+  test('update succeeds: after cleanup only the rotated key and the one it replaced work', async () => {
+    const viewer = keyProps();
+    const admin = keyProps({ Role: 'ADMIN' });
+    const v1 = await createOrFail(viewer);
+    const updated = await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-then-rotate' });
+    const issued = current().keyName as string;
+    await rotateAll('88888888-cccc-4ccc-8ccc-888888888888');
+    const rotated = current().keyName as string;
+
+    const cleanup = await bed.del({ physicalId: v1.id, props: viewer });
+    expect(cleanup.Status).toBe('SUCCESS');
+    expect(bed.world.liveKeys(WS)).toEqual([issued, rotated].sort());
+    expect(updated.PhysicalResourceId).not.toBe(v1.id);
+  });
+
+  test('a finishSecret whose promotion landed but whose revoke failed is retried: the retry revokes the displaced key', async () => {
+    const viewer = keyProps();
+    const admin = keyProps({ Role: 'ADMIN' });
+    const v1 = await createOrFail(viewer);
+    await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-then-flaky-finish' });
+    const token = 'aaaaaaaa-eeee-4eee-8eee-aaaaaaaaaaaa';
+    for (const step of ['createSecret', 'setSecret', 'testSecret']) expect(await bed.rotate(step, token)).toBeUndefined();
+    let grafanaDown = true;
+    bed.world.intercept('DeleteWorkspaceApiKey', async () => { if (grafanaDown) throw GrafanaErrors.throttling(); return PASS; });
+
+    expect(await bed.rotate('finishSecret', token)).toBeDefined();
+    expect(bed.world.secret(SECRET_ARN).labels()[token]).toContain('AWSCURRENT');
+    grafanaDown = false;
+    expect(await bed.rotate('finishSecret', token)).toBeUndefined();
+
+    await bed.del({ physicalId: v1.id, props: viewer });
+    expect(bed.world.liveKeys(WS)).toHaveLength(2);
+    expect(bed.world.liveKeys(WS)).toContain(current().keyName);
+  });
+
+  test('update rolled back: AWSCURRENT works with the old role, and after cleanup nothing else is left', async () => {
+    const viewer = keyProps();
+    const admin = keyProps({ Role: 'ADMIN' });
+    const v1 = await createOrFail(viewer);
+    const v2 = (await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-rotate-rollback' })).PhysicalResourceId;
+    await rotateAll('99999999-dddd-4ddd-8ddd-999999999999');
+
+    const rollback = await bed.update({ physicalId: v2, props: viewer, oldProps: admin, requestId: 'rollback-after-rotation' });
+    const cleanup = await bed.del({ physicalId: v2, props: admin });
+    expect(rollback.Status).toBe('SUCCESS');
+    expect(cleanup.Status).toBe('SUCCESS');
+    expect(current().keyRole).toBe('VIEWER');
+    expect(bed.world.isLive(current().key)).toBe(true);
+    expect(bed.world.liveKeys(WS)).toEqual([current().keyName]);
+  });
+});

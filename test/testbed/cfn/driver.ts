@@ -54,6 +54,11 @@ export interface DeployOptions {
   readonly failAfterUpdates?: boolean;
   /** Every custom-resource event is delivered twice (a retry); the last answer wins. */
   readonly duplicateEvents?: boolean;
+  /**
+   * Runs once every update was applied, before CloudFormation cleans up or rolls back: what happens meanwhile
+   * (a scheduled rotation, say) while other resources of a large stack are still updating.
+   */
+  readonly afterUpdates?: () => Promise<void>;
 }
 
 export interface DeployResult {
@@ -263,6 +268,7 @@ export class CfnDriver {
         await this.updatePlainResource(existing, newProps);
       }
     }
+    if (!failure && opts.afterUpdates) await opts.afterUpdates();
     if (!failure && opts.failAfterUpdates) failure = 'SimulatedFailure: another resource in the stack failed to update';
 
     if (failure) {
