@@ -18,7 +18,7 @@ import { ATTRIBUTES, NAME_SUFFIX_LENGTH } from '../lib/private/contract';
 import { Definition, InputError, Issuer, NameInUseError } from './issuers/types';
 import { isServiceError } from './clients';
 import { describeError, log } from './log';
-import { CredentialRecord, LifecycleMeta, SecretStore, SecretState, Stage, StoredVersion } from './secret-store';
+import { CredentialRecord, LifecycleMeta, SecretStore, SecretState, Stage, StoredVersion, versionWithStage } from './secret-store';
 
 /** Physical id answered by a failed Create; the Delete CloudFormation sends next touches nothing. */
 export const FAILED_CREATE_ID = 'grafana-credentials-create-failed';
@@ -214,6 +214,7 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
   const state = await requireSecret(deps.store, secretArn);
   const current = await readStage(deps.store, state, Stage.CURRENT);
   const previous = await readStage(deps.store, state, Stage.PREVIOUS);
+  await revokeDisplaced(issuer, state, [current?.record, previous?.record]);
   const now = (deps.now ?? Date.now)();
   const revoked = new Set<string>();
   let generation: string;
@@ -262,18 +263,52 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
 
 /**
  * After a write that moved AWSCURRENT: revokes the credential of any version read before it that has since lost
- * every label. That happens when a rotation finished in between (it moved AWSCURRENT first, so the write pushed
- * the version it demoted off AWSPREVIOUS); nothing reads an unlabelled version, so it would never be found again.
+ * every label. That happens when rotations finished in between (each moved AWSCURRENT first, so the write pushed
+ * the last version they demoted off AWSPREVIOUS); nothing reads an unlabelled version, so it would never be found
+ * again. With more than one such rotation, the versions between are found through each record's predecessor.
  */
 async function revokeDelabelled(store: SecretStore, issuer: Issuer, secretArn: string,
   versionsRead: ReadonlyArray<StoredVersion | undefined>, revoked: Set<string>): Promise<void> {
   const candidates = versionsRead.filter((v): v is StoredVersion => !!v?.record && !revoked.has(v.versionId));
   if (!candidates.length) return;
   const state = await store.describe(secretArn);
+  if (!state) return;
+  const unlabelled = (versionId: string) => (state.stagesByVersion.get(versionId) ?? []).length === 0;
+  const why = 'a rotation finished during this update and its version lost its last label';
+  const read = new Set(versionsRead.map((v) => v?.versionId));
+  // Without a race AWSPREVIOUS now holds the version read as AWSCURRENT, and this loop reads nothing.
+  let holder = versionWithStage(state, Stage.PREVIOUS);
+  for (let hops = 0; holder && !read.has(holder) && hops < 10; hops++) {
+    const record = (await store.read(secretArn, { versionId: holder }))?.record;
+    const predecessor = record?.lifecycle.predecessor;
+    if (!record || !predecessor) break;
+    if (!read.has(predecessor.versionId) && unlabelled(predecessor.versionId)) {
+      await revokeOrThrow(issuer, recordOf(record, predecessor), why);
+    }
+    holder = predecessor.versionId;
+  }
   for (const version of candidates) {
-    if (!state || (state.stagesByVersion.get(version.versionId) ?? []).length > 0) continue;
-    await revokeOrThrow(issuer, version.record!, 'a rotation finished during this update and its version lost its last label');
+    if (!unlabelled(version.versionId)) continue;
+    await revokeOrThrow(issuer, version.record!, why);
     revoked.add(version.versionId);
+  }
+}
+
+/** A record standing for another credential, known only by its non-secret fields (enough to revoke it). */
+export function recordOf(template: CredentialRecord, other: { readonly generation?: string; readonly fields: Record<string, string> }): CredentialRecord {
+  return { ...template, key: '', fields: other.fields, lifecycle: { ...template.lifecycle, generation: other.generation ?? template.lifecycle.generation } };
+}
+
+/**
+ * A rotated version records the other generation's credential that its promotion took the last label from
+ * (`displaces`); finishSecret revokes it. Should that have failed, whoever reads the record next does: any
+ * displaced credential whose version is still without a label is revoked (revoking twice is harmless).
+ */
+export async function revokeDisplaced(issuer: Issuer, state: SecretState, records: ReadonlyArray<CredentialRecord | undefined>): Promise<void> {
+  for (const record of records) {
+    const displaced = record?.lifecycle.displaces;
+    if (!record || !displaced || (state.stagesByVersion.get(displaced.versionId) ?? []).length > 0) continue;
+    await revokeOrThrow(issuer, recordOf(record, displaced), 'a rotation took its last label while a stack update was in flight');
   }
 }
 
@@ -292,6 +327,7 @@ async function onDelete(event: CloudFormationCustomResourceDeleteEvent, deps: En
     return { physicalResourceId: id };
   }
   const labelled = await readLabelled(deps.store, state);
+  await revokeDisplaced(issuer, state, labelled.map((v) => v.record));
   const current = labelled.find((v) => v.stages.includes(Stage.CURRENT));
   const isCleanup = current?.record !== undefined && current.record.lifecycle.generation !== id;
 

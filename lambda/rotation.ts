@@ -8,7 +8,7 @@
 import { SECRET_TAGS } from '../lib/private/contract';
 import { verifyToken } from './issuers/grafana';
 import type { Issuer } from './issuers/types';
-import { credentialName, EngineDeps, mint, revokeOrThrow, revokeQuietly } from './lifecycle';
+import { credentialName, EngineDeps, mint, recordOf, revokeDisplaced, revokeOrThrow, revokeQuietly } from './lifecycle';
 import { isServiceError } from './clients';
 import { describeError, log } from './log';
 import { CredentialRecord, LifecycleMeta, SecretStore, SecretState, Stage, versionWithStage } from './secret-store';
@@ -73,6 +73,7 @@ async function createSecret(secretId: string, token: string, deps: EngineDeps, l
   }
   const issuer = deps.issuerFor(current.record.lifecycle.kind);
   const { definition, generation } = current.record.lifecycle;
+  await revokeDisplaced(issuer, state, [current.record]);
 
   // A leftover AWSPENDING from an abandoned rotation with another token: revoke it, drop its label.
   for (const [versionId, stages] of state.stagesByVersion) {
@@ -91,7 +92,7 @@ async function createSecret(secretId: string, token: string, deps: EngineDeps, l
     const predecessor = current.record.lifecycle.predecessor;
     // The current record names the credential it replaced; read the version only if that is not what AWSPREVIOUS holds.
     const retiring = predecessor?.versionId === previousId
-      ? { ...current.record, key: '', fields: predecessor.fields, lifecycle: { ...current.record.lifecycle, generation: predecessor.generation ?? generation } }
+      ? recordOf(current.record, predecessor)
       : (await store.read(secretId, { versionId: previousId }))?.record;
     // A previous key of another generation belongs to CloudFormation (its cleanup deletes it, or a rollback restores
     // it) for as long as it keeps its label; this rotation's promotion takes the label away, so finishSecret revokes it.
@@ -138,12 +139,15 @@ async function testSecret(secretId: string, token: string, deps: EngineDeps, log
   logStep('the new credential works', { credentialName: issuer.nameOf(record) });
 }
 
-/** After a promotion: revokes the other generation's credential that lost its last label to it (see `displaces`). */
-async function revokeDisplaced(issuer: Issuer, promoted: CredentialRecord): Promise<void> {
+/**
+ * After a promotion: revokes the other generation's credential that lost its last label to it (see `displaces`).
+ * The promotion has landed, so a failure here does not fail the step; the next rotation, update or delete that
+ * reads this record revokes it then.
+ */
+async function revokeDisplacedAfterPromotion(issuer: Issuer, promoted: CredentialRecord): Promise<void> {
   const displaced = promoted.lifecycle.displaces;
   if (!displaced) return;
-  const record: CredentialRecord = { ...promoted, key: '', fields: displaced.fields, lifecycle: { ...promoted.lifecycle, generation: displaced.generation } };
-  await revokeOrThrow(issuer, record, 'a stack update had left it as AWSPREVIOUS and this rotation took that label away');
+  await revokeQuietly(issuer, recordOf(promoted, displaced), 'a stack update had left it as AWSPREVIOUS and this rotation took that label away');
 }
 
 async function finishSecret(secretId: string, token: string, deps: EngineDeps, logStep: StepLog): Promise<void> {
@@ -162,7 +166,7 @@ async function finishSecret(secretId: string, token: string, deps: EngineDeps, l
       if (!isServiceError(err, 'InvalidParameterException') && !isServiceError(err, 'InvalidRequestException')) throw err;
     }
     if (moved) {
-      await revokeDisplaced(issuer, pending.record);
+      await revokeDisplacedAfterPromotion(issuer, pending.record);
       return logStep('promoted to AWSCURRENT; the outgoing credential stays valid as AWSPREVIOUS', { credentialName: issuer.nameOf(pending.record) });
     }
   }
@@ -170,7 +174,7 @@ async function finishSecret(secretId: string, token: string, deps: EngineDeps, l
   const currentId = versionWithStage(state, Stage.CURRENT);
   if (currentId === token) {
     // A retry after the promotion landed: finish what it left.
-    await revokeDisplaced(issuer, pending.record);
+    await revokeDisplacedAfterPromotion(issuer, pending.record);
     return logStep('already finished: this version is AWSCURRENT');
   }
   if (basedOn) {
@@ -186,7 +190,10 @@ async function finishSecret(secretId: string, token: string, deps: EngineDeps, l
 async function abandonPending(deps: EngineDeps, issuer: Issuer, secretId: string, token: string, state: SecretState): Promise<void> {
   const { store } = deps;
   const pending = await store.read(secretId, { versionId: token });
-  if (pending?.record) {
+  const labels = state.stagesByVersion.get(token) ?? [];
+  // A version that was promoted (a retried finishSecret after the stack moved on) is the stack's to retire, not ours.
+  const promoted = labels.includes(Stage.CURRENT) || labels.includes(Stage.PREVIOUS);
+  if (pending?.record && !promoted) {
     const name = issuer.nameOf(pending.record);
     let shared = false;
     for (const [versionId, stages] of state.stagesByVersion) {

@@ -429,6 +429,24 @@ describe('a rotation that finishes while an Update mints (failed before its fix)
 // Was: the rotation's promotion moved AWSPREVIOUS off the key the Update had replaced (another generation, kept for
 // CloudFormation's cleanup or rollback); nothing reads an unlabelled version, so neither found it again and it
 // stayed valid until it expired. Now createSecret records it and finishSecret revokes it after the promotion.
+describe('two rotations that finish while one Update mints (failed before its fix)', () => {
+  test('the key between them, which lost its label, is revoked; after cleanup only the Update\'s key works', async () => {
+    const viewer = keyProps();
+    const admin = keyProps({ Role: 'ADMIN' });
+    const v1 = await createOrFail(viewer);
+    bed.world.intercept('PutSecretValue', async (_input, proceed) => {
+      for (const token of ['12121212-aaaa-4aaa-8aaa-121212121212', '34343434-bbbb-4bbb-8bbb-343434343434']) {
+        for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) expect(await bed.rotate(step, token)).toBeUndefined();
+      }
+      return proceed();
+    }, 1);
+    expect((await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-during-two-rotations' })).Status).toBe('SUCCESS');
+    await bed.del({ physicalId: v1.id, props: admin });
+    expect(bed.world.liveKeys(WS)).toEqual([current().keyName]);
+    expect(current().keyRole).toBe('ADMIN');
+  });
+});
+
 describe('a whole rotation between an Update and CloudFormation\'s cleanup or rollback (failed before its fix)', () => {
   const rotateAll = async (token: string) => {
     for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) expect(await bed.rotate(step, token)).toBeUndefined();
@@ -449,24 +467,75 @@ describe('a whole rotation between an Update and CloudFormation\'s cleanup or ro
     expect(updated.PhysicalResourceId).not.toBe(v1.id);
   });
 
-  test('a finishSecret whose promotion landed but whose revoke failed is retried: the retry revokes the displaced key', async () => {
+  test('when finishSecret cannot revoke the displaced key, the promotion still stands and the next rotation revokes it', async () => {
     const viewer = keyProps();
     const admin = keyProps({ Role: 'ADMIN' });
     const v1 = await createOrFail(viewer);
+    const replaced = current().keyName as string;
     await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-then-flaky-finish' });
     const token = 'aaaaaaaa-eeee-4eee-8eee-aaaaaaaaaaaa';
     for (const step of ['createSecret', 'setSecret', 'testSecret']) expect(await bed.rotate(step, token)).toBeUndefined();
     let grafanaDown = true;
     bed.world.intercept('DeleteWorkspaceApiKey', async () => { if (grafanaDown) throw GrafanaErrors.throttling(); return PASS; });
 
-    expect(await bed.rotate('finishSecret', token)).toBeDefined();
-    expect(bed.world.secret(SECRET_ARN).labels()[token]).toContain('AWSCURRENT');
-    grafanaDown = false;
     expect(await bed.rotate('finishSecret', token)).toBeUndefined();
+    expect(bed.world.secret(SECRET_ARN).labels()[token]).toContain('AWSCURRENT');
+    expect(bed.world.liveKeys(WS)).toContain(replaced);
+    expect(bed.logs.some((l) => l.includes('could not revoke') && l.includes(replaced))).toBe(true);
 
+    // Grafana is back; the next rotation (a new token: the last one completed) finds the obligation in AWSCURRENT.
+    grafanaDown = false;
+    await rotateAll('bbbbbbbb-ffff-4fff-8fff-bbbbbbbbbbbb');
+    expect(bed.world.liveKeys(WS)).not.toContain(replaced);
     await bed.del({ physicalId: v1.id, props: viewer });
     expect(bed.world.liveKeys(WS)).toHaveLength(2);
-    expect(bed.world.liveKeys(WS)).toContain(current().keyName);
+  });
+
+  test('...or, if the update is rolled back first, the rollback revokes it', async () => {
+    const viewer = keyProps();
+    const admin = keyProps({ Role: 'ADMIN' });
+    const v1 = await createOrFail(viewer);
+    const replaced = current().keyName as string;
+    const v2 = (await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-flaky-rollback' })).PhysicalResourceId;
+    const token = 'cccccccc-aaaa-4aaa-8aaa-cccccccccccc';
+    for (const step of ['createSecret', 'setSecret', 'testSecret']) expect(await bed.rotate(step, token)).toBeUndefined();
+    let grafanaDown = true;
+    bed.world.intercept('DeleteWorkspaceApiKey', async () => { if (grafanaDown) throw GrafanaErrors.throttling(); return PASS; });
+    expect(await bed.rotate('finishSecret', token)).toBeUndefined();
+    grafanaDown = false;
+
+    expect((await bed.update({ physicalId: v2, props: viewer, oldProps: admin, requestId: 'rollback-flaky' })).Status).toBe('SUCCESS');
+    await bed.del({ physicalId: v2, props: admin });
+    expect(bed.world.liveKeys(WS)).not.toContain(replaced);
+    expect(bed.world.liveKeys(WS)).toEqual([current().keyName]);
+  });
+
+  test('a finishSecret retried after its promotion landed and the stack moved on does not revoke the promoted key', async () => {
+    const viewer = keyProps();
+    const admin = keyProps({ Role: 'ADMIN' });
+    const editor = keyProps({ Role: 'EDITOR' });
+    const v1 = await createOrFail(viewer);
+    const v2 = (await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-to-admin' })).PhysicalResourceId;
+    await bed.del({ physicalId: v1.id, props: viewer });
+    const token = 'dddddddd-bbbb-4bbb-8bbb-dddddddddddd';
+    for (const step of ['createSecret', 'setSecret', 'testSecret']) expect(await bed.rotate(step, token)).toBeUndefined();
+    // The promotion lands but its answer is lost; before Secrets Manager retries the step, another update reissues.
+    let v3 = '';
+    bed.world.intercept('UpdateSecretVersionStage', async (_input, proceed) => {
+      await proceed();
+      v3 = (await bed.update({ physicalId: v2, props: editor, oldProps: admin, requestId: 'update-to-editor' })).PhysicalResourceId;
+      throw Object.assign(new Error('connection reset'), { name: 'InvalidRequestException', $fault: 'client' });
+    }, 1);
+    await bed.rotate('finishSecret', token);
+    const promoted = JSON.parse(bed.world.secret(SECRET_ARN).versions.get(token)!.value).key as string;
+    expect(bed.world.secret(SECRET_ARN).labels()[token]).toContain('AWSPREVIOUS');
+
+    expect(await bed.rotate('finishSecret', token)).toBeUndefined();
+    expect(bed.world.isLive(promoted)).toBe(true);
+    // The EDITOR update fails elsewhere and is rolled back: the promoted ADMIN key comes back, and it works.
+    expect((await bed.update({ physicalId: v3, props: admin, oldProps: editor, requestId: 'rollback-to-admin' })).Status).toBe('SUCCESS');
+    expect(current().keyRole).toBe('ADMIN');
+    expect(bed.world.isLive(current().key)).toBe(true);
   });
 
   test('update rolled back: AWSCURRENT works with the old role, and after cleanup nothing else is left', async () => {
