@@ -214,7 +214,7 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
   const state = await requireSecret(deps.store, secretArn);
   const current = await readStage(deps.store, state, Stage.CURRENT);
   const previous = await readStage(deps.store, state, Stage.PREVIOUS);
-  await revokeDisplaced(issuer, state, [current?.record, previous?.record]);
+  await revokeUnreachable(issuer, state, [current?.record, previous?.record], current);
   const now = (deps.now ?? Date.now)();
   const revoked = new Set<string>();
   let generation: string;
@@ -300,16 +300,29 @@ export function recordOf(template: CredentialRecord, other: { readonly generatio
 }
 
 /**
- * A rotated version records the other generation's credential that its promotion took the last label from
- * (`displaces`); finishSecret revokes it. Should that have failed, whoever reads the record next does: any
- * displaced credential whose version is still without a label is revoked (revoking twice is harmless).
+ * Revokes what a race left valid behind no label, found through the records that are still labelled:
+ * - `displaces`: the other generation's credential a rotation's promotion took the last label from (finishSecret
+ *   revokes it; should that have failed, whoever reads the record next does);
+ * - AWSCURRENT's predecessor, when it is not AWSPREVIOUS and has no label (an Update raced by rotations that could
+ *   not finish its own check, or a timeout guard's fence that moved AWSCURRENT back).
+ * An unlabelled version is never read again, so revoking its credential is always safe, and revoking twice is
+ * harmless. Failures are logged, not thrown: a credential that cannot be revoked must not block rotation or delete.
+ * Returns the `displaces` entries that could not be revoked, for a rotation to carry forward.
  */
-export async function revokeDisplaced(issuer: Issuer, state: SecretState, records: ReadonlyArray<CredentialRecord | undefined>): Promise<void> {
+export async function revokeUnreachable(issuer: Issuer, state: SecretState, records: ReadonlyArray<CredentialRecord | undefined>,
+  current?: StoredVersion): Promise<Array<NonNullable<LifecycleMeta['displaces']>>> {
+  const unlabelled = (versionId: string) => (state.stagesByVersion.get(versionId) ?? []).length === 0;
+  const failed: Array<NonNullable<LifecycleMeta['displaces']>> = [];
   for (const record of records) {
     const displaced = record?.lifecycle.displaces;
-    if (!record || !displaced || (state.stagesByVersion.get(displaced.versionId) ?? []).length > 0) continue;
-    await revokeOrThrow(issuer, recordOf(record, displaced), 'a rotation took its last label while a stack update was in flight');
+    if (!record || !displaced || !unlabelled(displaced.versionId)) continue;
+    if (!await revokeQuietly(issuer, recordOf(record, displaced), 'a rotation took its last label while a stack update was in flight')) failed.push(displaced);
   }
+  const predecessor = current?.record?.lifecycle.predecessor;
+  if (current?.record && predecessor && predecessor.versionId !== versionWithStage(state, Stage.PREVIOUS) && unlabelled(predecessor.versionId)) {
+    await revokeQuietly(issuer, recordOf(current.record, predecessor), 'the credential AWSCURRENT replaced lost its label in a race');
+  }
+  return failed;
 }
 
 async function onDelete(event: CloudFormationCustomResourceDeleteEvent, deps: EngineDeps): Promise<Outcome> {
@@ -327,8 +340,8 @@ async function onDelete(event: CloudFormationCustomResourceDeleteEvent, deps: En
     return { physicalResourceId: id };
   }
   const labelled = await readLabelled(deps.store, state);
-  await revokeDisplaced(issuer, state, labelled.map((v) => v.record));
   const current = labelled.find((v) => v.stages.includes(Stage.CURRENT));
+  await revokeUnreachable(issuer, state, labelled.map((v) => v.record), current);
   const isCleanup = current?.record !== undefined && current.record.lifecycle.generation !== id;
 
   for (const version of labelled) {

@@ -8,7 +8,7 @@
 import { SECRET_TAGS } from '../lib/private/contract';
 import { verifyToken } from './issuers/grafana';
 import type { Issuer } from './issuers/types';
-import { credentialName, EngineDeps, mint, recordOf, revokeDisplaced, revokeOrThrow, revokeQuietly } from './lifecycle';
+import { credentialName, EngineDeps, mint, recordOf, revokeOrThrow, revokeQuietly, revokeUnreachable } from './lifecycle';
 import { isServiceError } from './clients';
 import { describeError, log } from './log';
 import { CredentialRecord, LifecycleMeta, SecretStore, SecretState, Stage, versionWithStage } from './secret-store';
@@ -73,7 +73,8 @@ async function createSecret(secretId: string, token: string, deps: EngineDeps, l
   }
   const issuer = deps.issuerFor(current.record.lifecycle.kind);
   const { definition, generation } = current.record.lifecycle;
-  await revokeDisplaced(issuer, state, [current.record]);
+  // A displaced credential that still cannot be revoked stays an obligation: the new version carries it on.
+  const [stillDisplaced] = await revokeUnreachable(issuer, state, [current.record], current);
 
   // A leftover AWSPENDING from an abandoned rotation with another token: revoke it, drop its label.
   for (const [versionId, stages] of state.stagesByVersion) {
@@ -86,7 +87,7 @@ async function createSecret(secretId: string, token: string, deps: EngineDeps, l
   }
 
   // Overlap is AWSCURRENT and the new one; the credential behind AWSPREVIOUS is retired now.
-  let displaces: LifecycleMeta['displaces'];
+  let displaces: LifecycleMeta['displaces'] = stillDisplaced;
   const previousId = versionWithStage(state, Stage.PREVIOUS);
   if (previousId && previousId !== currentId && previousId !== token) {
     const predecessor = current.record.lifecycle.predecessor;

@@ -554,3 +554,77 @@ describe('a whole rotation between an Update and CloudFormation\'s cleanup or ro
     expect(bed.world.liveKeys(WS)).toEqual([current().keyName]);
   });
 });
+
+describe('races found by the second review (each test failed before its fix)', () => {
+  const rotateAll = async (token: string) => {
+    for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) expect(await bed.rotate(step, token)).toBeUndefined();
+  };
+  const liveNames = () => bed.world.liveKeys(WS);
+
+  test('a displaced key that can never be revoked does not block the next rotation or the stack delete', async () => {
+    const viewer = keyProps();
+    const admin = keyProps({ Role: 'ADMIN' });
+    const v1 = await createOrFail(viewer);
+    const replaced = current().keyName as string;
+    await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-denied-cleanup' });
+    // From now on Grafana refuses to delete the replaced key (say the role lost access to its workspace).
+    bed.world.intercept('DeleteWorkspaceApiKey', async (input, proceed) => {
+      if ((input as { keyName?: string }).keyName === replaced) throw GrafanaErrors.accessDenied('not authorized');
+      return proceed();
+    });
+    await rotateAll('56565656-aaaa-4aaa-8aaa-565656565656');
+    await rotateAll('78787878-bbbb-4bbb-8bbb-787878787878');
+    expect(current().keyRole).toBe('ADMIN');
+    // The obligation travels with the rotated versions, and the failure is logged each time.
+    expect(JSON.parse(bed.world.secret(SECRET_ARN).versions.get('78787878-bbbb-4bbb-8bbb-787878787878')!.value).lifecycle.displaces.fields.keyName).toBe(replaced);
+    expect(bed.logs.filter((l) => l.includes('could not revoke') && l.includes(replaced)).length).toBeGreaterThanOrEqual(2);
+    const deleted = await bed.del({ physicalId: (await bed.world.secret(SECRET_ARN).valueAt('AWSCURRENT')).lifecycle.generation, props: admin });
+    expect(deleted.Status).toBe('SUCCESS');
+    expect(liveNames()).toEqual([replaced]);
+  });
+
+  test('an Update raced by two rotations whose own check then fails: the rollback revokes the key between them', async () => {
+    const viewer = keyProps();
+    const admin = keyProps({ Role: 'ADMIN' });
+    const v1 = await createOrFail(viewer);
+    await rotateAll('13131313-aaaa-4aaa-8aaa-131313131313');
+    let grafanaDown = false;
+    bed.world.intercept('PutSecretValue', async (_input, proceed) => {
+      await rotateAll('24242424-bbbb-4bbb-8bbb-242424242424');
+      const out = await proceed();
+      grafanaDown = true; // the Update's check after its write cannot revoke
+      return out;
+    }, 1);
+    bed.world.intercept('DeleteWorkspaceApiKey', async (_input, proceed) => { if (grafanaDown) throw GrafanaErrors.throttling(); return proceed(); });
+    const failed = await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-check-fails' });
+    expect(failed.Status).toBe('FAILED');
+    grafanaDown = false;
+
+    const rollback = await bed.update({ physicalId: v1.id, props: viewer, oldProps: admin, requestId: 'rollback-after-failed-check' });
+    expect(rollback.Status).toBe('SUCCESS');
+    expect(current().keyRole).toBe('VIEWER');
+    expect(liveNames()).toEqual([current().keyName]);
+  });
+
+  test('a timeout guard that fences an Update raced by a rotation: the rollback revokes the key the write pushed off', async () => {
+    const viewer = keyProps();
+    const admin = keyProps({ Role: 'ADMIN' });
+    const v1 = await createOrFail(viewer);
+    await rotateAll('35353535-cccc-4ccc-8ccc-353535353535');
+    // The write lands, then the process is frozen for good: only the guard's fence runs, never the Update's own check.
+    bed.world.intercept('PutSecretValue', async (_input, proceed) => {
+      await rotateAll('46464646-dddd-4ddd-8ddd-464646464646');
+      await proceed();
+      return new Promise(() => undefined);
+    }, 1);
+    const failed = await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-fenced-after-race', remainingMs: 3000 });
+    expect(failed.Status).toBe('FAILED');
+    await settle();
+
+    const rollback = await bed.update({ physicalId: v1.id, props: viewer, oldProps: admin, requestId: 'rollback-after-fence' });
+    expect(rollback.Status).toBe('SUCCESS');
+    expect(current().keyRole).toBe('VIEWER');
+    expect(bed.world.isLive(current().key)).toBe(true);
+    expect(liveNames()).toEqual([current().keyName]);
+  });
+});
