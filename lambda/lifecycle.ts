@@ -319,7 +319,10 @@ export async function revokeUnreachable(issuer: Issuer, state: SecretState, reco
     if (!await revokeQuietly(issuer, recordOf(record, displaced), 'a rotation took its last label while a stack update was in flight')) failed.push(displaced);
   }
   const predecessor = current?.record?.lifecycle.predecessor;
-  if (current?.record && predecessor && predecessor.versionId !== versionWithStage(state, Stage.PREVIOUS) && unlabelled(predecessor.versionId)) {
+  const previousId = versionWithStage(state, Stage.PREVIOUS);
+  // With no AWSPREVIOUS, a predecessor of another generation is one CloudFormation's cleanup already revoked and unlabelled.
+  const cleanedUp = !previousId && predecessor?.generation !== undefined && predecessor.generation !== current?.record?.lifecycle.generation;
+  if (current?.record && predecessor && predecessor.versionId !== previousId && unlabelled(predecessor.versionId) && !cleanedUp) {
     await revokeQuietly(issuer, recordOf(current.record, predecessor), 'the credential AWSCURRENT replaced lost its label in a race');
   }
   return failed;
