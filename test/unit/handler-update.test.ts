@@ -18,6 +18,21 @@ async function createOrFail(props = keyProps()) {
   return { id: answer.PhysicalResourceId, token: current().key as string };
 }
 
+/** All four rotation steps with one token, each expected to succeed. */
+async function rotateAll(token: string) {
+  for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) expect(await bed.rotate(step, token)).toBeUndefined();
+}
+
+/** A VIEWER key, then an Update to ADMIN that CloudFormation has neither cleaned up nor rolled back yet. */
+async function updatedToAdmin(requestId: string) {
+  const viewer = keyProps();
+  const admin = keyProps({ Role: 'ADMIN' });
+  const v1 = await createOrFail(viewer);
+  const replaced = current().keyName as string;
+  const v2 = (await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId })).PhysicalResourceId;
+  return { viewer, admin, v1, replaced, v2 };
+}
+
 /**
  * An Update the timeout guard gives up on (3 s left) while its PutSecretValue is held back. With 'commits' the
  * write lands at once and only its answer is late; with 'arrives late' it reaches Secrets Manager only after the
@@ -448,9 +463,6 @@ describe('two rotations that finish while one Update mints (failed before its fi
 });
 
 describe('a whole rotation between an Update and CloudFormation\'s cleanup or rollback (failed before its fix)', () => {
-  const rotateAll = async (token: string) => {
-    for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) expect(await bed.rotate(step, token)).toBeUndefined();
-  };
 
   test('update succeeds: after cleanup only the rotated key and the one it replaced work', async () => {
     const viewer = keyProps();
@@ -468,11 +480,7 @@ describe('a whole rotation between an Update and CloudFormation\'s cleanup or ro
   });
 
   test('when finishSecret cannot revoke the displaced key, the promotion still stands and the next rotation revokes it', async () => {
-    const viewer = keyProps();
-    const admin = keyProps({ Role: 'ADMIN' });
-    const v1 = await createOrFail(viewer);
-    const replaced = current().keyName as string;
-    await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-then-flaky-finish' });
+    const { viewer, v1, replaced } = await updatedToAdmin('update-then-flaky-finish');
     const token = 'aaaaaaaa-eeee-4eee-8eee-aaaaaaaaaaaa';
     for (const step of ['createSecret', 'setSecret', 'testSecret']) expect(await bed.rotate(step, token)).toBeUndefined();
     let grafanaDown = true;
@@ -492,11 +500,7 @@ describe('a whole rotation between an Update and CloudFormation\'s cleanup or ro
   });
 
   test('...or, if the update is rolled back first, the rollback revokes it', async () => {
-    const viewer = keyProps();
-    const admin = keyProps({ Role: 'ADMIN' });
-    const v1 = await createOrFail(viewer);
-    const replaced = current().keyName as string;
-    const v2 = (await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-flaky-rollback' })).PhysicalResourceId;
+    const { viewer, admin, replaced, v2 } = await updatedToAdmin('update-flaky-rollback');
     const token = 'cccccccc-aaaa-4aaa-8aaa-cccccccccccc';
     for (const step of ['createSecret', 'setSecret', 'testSecret']) expect(await bed.rotate(step, token)).toBeUndefined();
     let grafanaDown = true;
@@ -556,17 +560,10 @@ describe('a whole rotation between an Update and CloudFormation\'s cleanup or ro
 });
 
 describe('races found by the second review (each test failed before its fix)', () => {
-  const rotateAll = async (token: string) => {
-    for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) expect(await bed.rotate(step, token)).toBeUndefined();
-  };
   const liveNames = () => bed.world.liveKeys(WS);
 
   test('a displaced key that can never be revoked does not block the next rotation or the stack delete', async () => {
-    const viewer = keyProps();
-    const admin = keyProps({ Role: 'ADMIN' });
-    const v1 = await createOrFail(viewer);
-    const replaced = current().keyName as string;
-    await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer, requestId: 'update-denied-cleanup' });
+    const { admin, replaced } = await updatedToAdmin('update-denied-cleanup');
     // From now on Grafana refuses to delete the replaced key (say the role lost access to its workspace).
     bed.world.intercept('DeleteWorkspaceApiKey', async (input, proceed) => {
       if ((input as { keyName?: string }).keyName === replaced) throw GrafanaErrors.accessDenied('not authorized');
