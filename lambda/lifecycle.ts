@@ -18,7 +18,7 @@ import { ATTRIBUTES, NAME_SUFFIX_LENGTH } from '../lib/private/contract';
 import { Definition, InputError, Issuer, NameInUseError } from './issuers/types';
 import { isServiceError } from './clients';
 import { describeError, log } from './log';
-import { CredentialRecord, LifecycleMeta, SecretStore, SecretState, Stage, StoredVersion, versionWithStage } from './secret-store';
+import { CredentialRecord, DisplacedCredential, hasNoLabel, SecretStore, SecretState, Stage, StoredVersion, versionWithStage } from './secret-store';
 
 /** Physical id answered by a failed Create; the Delete CloudFormation sends next touches nothing. */
 export const FAILED_CREATE_ID = 'grafana-credentials-create-failed';
@@ -273,7 +273,6 @@ async function revokeDelabelled(store: SecretStore, issuer: Issuer, secretArn: s
   if (!candidates.length) return;
   const state = await store.describe(secretArn);
   if (!state) return;
-  const unlabelled = (versionId: string) => (state.stagesByVersion.get(versionId) ?? []).length === 0;
   const why = 'a rotation finished during this update and its version lost its last label';
   const read = new Set(versionsRead.map((v) => v?.versionId));
   // Without a race AWSPREVIOUS now holds the version read as AWSCURRENT, and this loop reads nothing.
@@ -282,13 +281,13 @@ async function revokeDelabelled(store: SecretStore, issuer: Issuer, secretArn: s
     const record = (await store.read(secretArn, { versionId: holder }))?.record;
     const predecessor = record?.lifecycle.predecessor;
     if (!record || !predecessor) break;
-    if (!read.has(predecessor.versionId) && unlabelled(predecessor.versionId)) {
+    if (!read.has(predecessor.versionId) && hasNoLabel(state, predecessor.versionId)) {
       await revokeOrThrow(issuer, recordOf(record, predecessor), why);
     }
     holder = predecessor.versionId;
   }
   for (const version of candidates) {
-    if (!unlabelled(version.versionId)) continue;
+    if (!hasNoLabel(state, version.versionId)) continue;
     await revokeOrThrow(issuer, version.record!, why);
     revoked.add(version.versionId);
   }
@@ -310,22 +309,31 @@ export function recordOf(template: CredentialRecord, other: { readonly generatio
  * Returns the `displaces` entries that could not be revoked, for a rotation to carry forward.
  */
 export async function revokeUnreachable(issuer: Issuer, state: SecretState, records: ReadonlyArray<CredentialRecord | undefined>,
-  current?: StoredVersion): Promise<Array<NonNullable<LifecycleMeta['displaces']>>> {
-  const unlabelled = (versionId: string) => (state.stagesByVersion.get(versionId) ?? []).length === 0;
-  const failed: Array<NonNullable<LifecycleMeta['displaces']>> = [];
+  current?: StoredVersion): Promise<DisplacedCredential[]> {
+  const failed: DisplacedCredential[] = [];
   for (const record of records) {
     const displaced = record?.lifecycle.displaces;
-    if (!record || !displaced || !unlabelled(displaced.versionId)) continue;
-    if (!await revokeQuietly(issuer, recordOf(record, displaced), 'a rotation took its last label while a stack update was in flight')) failed.push(displaced);
+    if (!record || !displaced || !hasNoLabel(state, displaced.versionId)) continue;
+    if (!await revokeDisplaced(issuer, record)) failed.push(displaced);
   }
   const predecessor = current?.record?.lifecycle.predecessor;
   const previousId = versionWithStage(state, Stage.PREVIOUS);
   // With no AWSPREVIOUS, a predecessor of another generation is one CloudFormation's cleanup already revoked and unlabelled.
   const cleanedUp = !previousId && predecessor?.generation !== undefined && predecessor.generation !== current?.record?.lifecycle.generation;
-  if (current?.record && predecessor && predecessor.versionId !== previousId && unlabelled(predecessor.versionId) && !cleanedUp) {
+  if (current?.record && predecessor && predecessor.versionId !== previousId && hasNoLabel(state, predecessor.versionId) && !cleanedUp) {
     await revokeQuietly(issuer, recordOf(current.record, predecessor), 'the credential AWSCURRENT replaced lost its label in a race');
   }
   return failed;
+}
+
+/**
+ * Revokes the credential a rotated record `displaces` (none: nothing to do). Quiet: the promotion that displaced it
+ * has landed, so a failure is logged and the obligation stays with the record. Returns false when revoking failed.
+ */
+export async function revokeDisplaced(issuer: Issuer, record: CredentialRecord): Promise<boolean> {
+  const displaced = record.lifecycle.displaces;
+  if (!displaced) return true;
+  return revokeQuietly(issuer, recordOf(record, displaced), 'a stack update had left it as AWSPREVIOUS and a rotation took that label away');
 }
 
 async function onDelete(event: CloudFormationCustomResourceDeleteEvent, deps: EngineDeps): Promise<Outcome> {
@@ -420,7 +428,7 @@ export interface MintTarget {
   readonly replaces?: StoredVersion;
   readonly verify?: { readonly enabled: boolean; readonly url?: string };
   /** A credential of another generation that this version's promotion will leave with no label (rotation only). */
-  readonly displaces?: LifecycleMeta['displaces'];
+  readonly displaces?: DisplacedCredential;
 }
 
 /**

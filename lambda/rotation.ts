@@ -8,10 +8,10 @@
 import { SECRET_TAGS } from '../lib/private/contract';
 import { verifyToken } from './issuers/grafana';
 import type { Issuer } from './issuers/types';
-import { credentialName, EngineDeps, mint, recordOf, revokeOrThrow, revokeQuietly, revokeUnreachable } from './lifecycle';
+import { credentialName, EngineDeps, mint, recordOf, revokeDisplaced, revokeOrThrow, revokeQuietly, revokeUnreachable } from './lifecycle';
 import { isServiceError } from './clients';
 import { describeError, log } from './log';
-import { CredentialRecord, LifecycleMeta, SecretStore, SecretState, Stage, versionWithStage } from './secret-store';
+import { DisplacedCredential, SecretStore, SecretState, Stage, versionWithStage } from './secret-store';
 
 export type RotationStep = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
 
@@ -87,7 +87,7 @@ async function createSecret(secretId: string, token: string, deps: EngineDeps, l
   }
 
   // Overlap is AWSCURRENT and the new one; the credential behind AWSPREVIOUS is retired now.
-  let displaces: LifecycleMeta['displaces'] = stillDisplaced;
+  let displaces: DisplacedCredential | undefined = stillDisplaced;
   const previousId = versionWithStage(state, Stage.PREVIOUS);
   if (previousId && previousId !== currentId && previousId !== token) {
     const predecessor = current.record.lifecycle.predecessor;
@@ -140,17 +140,6 @@ async function testSecret(secretId: string, token: string, deps: EngineDeps, log
   logStep('the new credential works', { credentialName: issuer.nameOf(record) });
 }
 
-/**
- * After a promotion: revokes the other generation's credential that lost its last label to it (see `displaces`).
- * The promotion has landed, so a failure here does not fail the step; the next rotation, update or delete that
- * reads this record revokes it then.
- */
-async function revokeDisplacedAfterPromotion(issuer: Issuer, promoted: CredentialRecord): Promise<void> {
-  const displaced = promoted.lifecycle.displaces;
-  if (!displaced) return;
-  await revokeQuietly(issuer, recordOf(promoted, displaced), 'a stack update had left it as AWSPREVIOUS and this rotation took that label away');
-}
-
 async function finishSecret(secretId: string, token: string, deps: EngineDeps, logStep: StepLog): Promise<void> {
   const { store } = deps;
   const pending = await store.read(secretId, { versionId: token });
@@ -167,7 +156,8 @@ async function finishSecret(secretId: string, token: string, deps: EngineDeps, l
       if (!isServiceError(err, 'InvalidParameterException') && !isServiceError(err, 'InvalidRequestException')) throw err;
     }
     if (moved) {
-      await revokeDisplacedAfterPromotion(issuer, pending.record);
+      // The other generation's credential this promotion took the last label from (see `displaces`).
+      await revokeDisplaced(issuer, pending.record);
       return logStep('promoted to AWSCURRENT; the outgoing credential stays valid as AWSPREVIOUS', { credentialName: issuer.nameOf(pending.record) });
     }
   }
@@ -175,7 +165,7 @@ async function finishSecret(secretId: string, token: string, deps: EngineDeps, l
   const currentId = versionWithStage(state, Stage.CURRENT);
   if (currentId === token) {
     // A retry after the promotion landed: finish what it left.
-    await revokeDisplacedAfterPromotion(issuer, pending.record);
+    await revokeDisplaced(issuer, pending.record);
     return logStep('already finished: this version is AWSCURRENT');
   }
   if (basedOn) {

@@ -32,10 +32,13 @@ export interface LifecycleMeta {
    * cleaned up or rolled back yet): promoting this version pushes that one off its last label, so finishSecret
    * revokes it once the promotion has happened.
    */
-  readonly displaces?: { readonly versionId: string; readonly generation: string; readonly fields: Record<string, string> };
+  readonly displaces?: DisplacedCredential;
   /** How rotation checks this credential; copied from the secret's tags, the URL resolved once. */
   readonly verify?: { readonly enabled: boolean; readonly url?: string };
 }
+
+/** Another generation's credential that a rotation's promotion leaves with no label: its version and non-secret fields. */
+export interface DisplacedCredential { readonly versionId: string; readonly generation: string; readonly fields: Record<string, string> }
 
 /** The secret's JSON. `key` is the token; the other fields are the issuer's, plus `expiresAt`. */
 export interface CredentialRecord {
@@ -148,4 +151,9 @@ export class SecretStore {
 export function versionWithStage(state: SecretState, stage: string): string | undefined {
   for (const [versionId, stages] of state.stagesByVersion) if (stages.includes(stage)) return versionId;
   return undefined;
+}
+
+/** True when the version carries no staging label: nothing reads it again, so its credential is unreachable. */
+export function hasNoLabel(state: SecretState, versionId: string): boolean {
+  return (state.stagesByVersion.get(versionId) ?? []).length === 0;
 }
