@@ -426,7 +426,6 @@ export interface MintTarget {
   readonly basedOnVersionId?: string;
   /** The version this credential replaces as AWSCURRENT, if any. */
   readonly replaces?: StoredVersion;
-  readonly verify?: { readonly enabled: boolean; readonly url?: string };
   /** A credential of another generation that this version's promotion will leave with no label (rotation only). */
   readonly displaces?: DisplacedCredential;
 }
@@ -461,7 +460,6 @@ export async function mint(deps: EngineDeps, issuer: Issuer, definition: Definit
       kind: issuer.kind, generation: target.generation, definition,
       ...(target.basedOnVersionId ? { basedOnVersionId: target.basedOnVersionId } : {}),
       ...(target.replaces?.record ? { predecessor: { versionId: target.replaces.versionId, generation: target.replaces.record.lifecycle.generation, fields: target.replaces.record.fields } } : {}),
-      ...(target.verify ? { verify: target.verify } : {}),
       ...(target.displaces ? { displaces: target.displaces } : {}),
     },
   };

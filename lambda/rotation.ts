@@ -5,8 +5,6 @@
  * it is stored in is that token. At most two credentials live per secret: the
  * one behind AWSPREVIOUS is revoked before a new one is issued.
  */
-import { SECRET_TAGS } from '../lib/private/contract';
-import { verifyToken } from './issuers/grafana';
 import type { Issuer } from './issuers/types';
 import { credentialName, EngineDeps, mint, recordOf, revokeDisplaced, revokeOrThrow, revokeQuietly, revokeUnreachable } from './lifecycle';
 import { isServiceError } from './clients';
@@ -104,13 +102,10 @@ async function createSecret(secretId: string, token: string, deps: EngineDeps, l
     }
   }
 
-  const verifyEnabled = state.tags[SECRET_TAGS.verifyRotatedKey] !== 'false';
-  const url = state.tags[SECRET_TAGS.workspaceUrl] || current.record.lifecycle.verify?.url
-    || (verifyEnabled ? await issuer.workspaceUrl(definition) : undefined);
   const name = credentialName(issuer.namePrefix(definition), token);
   const record = await mint(deps, issuer, definition, {
     secretArn: secretId, name, versionId: token, stages: [Stage.PENDING], generation, basedOnVersionId: currentId,
-    replaces: current, verify: { enabled: verifyEnabled, ...(url ? { url } : {}) }, displaces,
+    replaces: current, displaces,
   });
   logStep('stored the new credential as AWSPENDING', { credentialName: issuer.nameOf(record), expiresAt: record.expiresAt });
 }
@@ -121,22 +116,14 @@ async function testSecret(secretId: string, token: string, deps: EngineDeps, log
   if (!pending?.record) throw new RotationError('testSecret', secretId, `version ${token} holds no credential written by this library`);
   const record = pending.record;
   const issuer = deps.issuerFor(record.lifecycle.kind);
-  // Our createSecret recorded how to verify; a version written otherwise falls back to the secret's tags.
-  let verify = record.lifecycle.verify;
-  if (!verify) {
-    const tags = (await describeOrFail(store, 'testSecret', secretId)).tags;
-    verify = { enabled: tags[SECRET_TAGS.verifyRotatedKey] !== 'false', url: tags[SECRET_TAGS.workspaceUrl] || undefined };
-  }
-  if (!verify.enabled) {
-    return logStep('verification is off (verifyRotatedKey: false)', { credentialName: issuer.nameOf(record) });
-  }
-  const baseUrl = verify.url || await issuer.workspaceUrl(record.lifecycle.definition);
+  let verified: boolean;
   try {
-    await verifyToken(baseUrl, record.key, `${issuer.noun} ${issuer.nameOf(record)}`);
+    verified = await issuer.verify(record);
   } catch (err) {
     await abandonPending(deps, issuer, secretId, token, await describeOrFail(store, 'testSecret', secretId));
     throw new RotationError('testSecret', secretId, `${describeError(err)}; the pending credential was discarded and AWSCURRENT is unchanged`);
   }
+  if (!verified) return logStep('verification is off (verifyRotatedKey: false)', { credentialName: issuer.nameOf(record) });
   logStep('the new credential works', { credentialName: issuer.nameOf(record) });
 }
 

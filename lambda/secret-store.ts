@@ -33,8 +33,6 @@ export interface LifecycleMeta {
    * revokes it once the promotion has happened.
    */
   readonly displaces?: DisplacedCredential;
-  /** How rotation checks this credential; copied from the secret's tags, the URL resolved once. */
-  readonly verify?: { readonly enabled: boolean; readonly url?: string };
 }
 
 /** Another generation's credential that a rotation's promotion leaves with no label: its version and non-secret fields. */
@@ -57,7 +55,6 @@ export interface StoredVersion {
 export interface SecretState {
   readonly arn: string;
   readonly stagesByVersion: ReadonlyMap<string, readonly string[]>;
-  readonly tags: Readonly<Record<string, string>>;
 }
 
 export function serializeRecord(record: CredentialRecord): string {
@@ -97,9 +94,8 @@ export class SecretStore {
       if (out.DeletedDate) return undefined;
       const stagesByVersion = new Map<string, string[]>();
       for (const [versionId, stages] of Object.entries(out.VersionIdsToStages ?? {})) stagesByVersion.set(versionId, stages);
-      const tags: Record<string, string> = {};
-      for (const tag of out.Tags ?? []) if (tag.Key) tags[tag.Key] = tag.Value ?? '';
-      return { arn: out.ARN ?? secretId, stagesByVersion, tags };
+      // The secret's tags are deliberately not read: anyone allowed to tag it could otherwise steer the handler.
+      return { arn: out.ARN ?? secretId, stagesByVersion };
     } catch (err) {
       if (isServiceError(err, 'ResourceNotFoundException')) return undefined;
       throw err;

@@ -4,7 +4,7 @@ import { CredentialKind, LIMITS } from '../../lib/private/contract';
 import type { CredentialRecord } from '../secret-store';
 import {
   describeWorkspace, expiresAt, explainGrafanaError, grafanaMajorVersion,
-  parseRole, parseSecondsToLive, parseWorkspaceId, requireString, workspaceUrlOf,
+  parseRole, parseSecondsToLive, parseWorkspaceId, requireString, verificationFrom, verifyAtWorkspace,
 } from './grafana';
 import { Definition, Issued, Issuer, NameInUseError, ServiceError } from './types';
 
@@ -19,6 +19,7 @@ export const apiKeyIssuer: Issuer = {
       keyRole: parseRole(requireString(props, 'Role')),
       secondsToLive: parseSecondsToLive(requireString(props, 'SecondsToLive')),
       namePrefix: requireString(props, 'NamePrefix'),
+      ...verificationFrom(props),
     };
   },
 
@@ -53,7 +54,7 @@ export const apiKeyIssuer: Issuer = {
 
   nameOf: (record) => record.fields.keyName,
 
-  workspaceUrl: (definition) => workspaceUrlOf(definition.workspaceId),
+  verify: (record) => verifyAtWorkspace(record.lifecycle.definition, record.key, `API key ${record.fields.keyName}`),
 };
 
 async function deleteKey(workspaceId: string, keyName: string): Promise<void> {

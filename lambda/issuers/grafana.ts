@@ -1,9 +1,9 @@
 /** Pieces shared by the Amazon Managed Grafana issuers. */
 import * as https from 'https';
-import * as http from 'http';
 import { grafanaClient, grafanaSdk } from '../clients';
 import { InputError, ServiceError } from './types';
-import { GRAFANA_ROLES, LIMITS, WORKSPACE_ID_PATTERN } from '../../lib/private/contract';
+import { GRAFANA_ROLES, HANDLER_ENV, LIMITS, WORKSPACE_ID_PATTERN } from '../../lib/private/contract';
+import { log } from '../log';
 
 export function requireString(props: Readonly<Record<string, unknown>>, name: string): string {
   const value = props[name];
@@ -63,10 +63,86 @@ export async function describeWorkspace(workspaceId: string): Promise<{ endpoint
   }
 }
 
-export async function workspaceUrlOf(workspaceId: string): Promise<string> {
+async function workspaceEndpoint(workspaceId: string): Promise<string> {
   const { endpoint } = await describeWorkspace(workspaceId);
   if (!endpoint) throw new ServiceError(`Workspace ${workspaceId} has no endpoint yet: wait until it is ACTIVE, or set workspaceUrl`);
-  return `https://${endpoint}`;
+  return endpoint;
+}
+
+/** An absolute https URL without credentials, query or fragment, as a string with no trailing slash; undefined otherwise. */
+export function normaliseHttpsUrl(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'https:' || !url.hostname || url.username || url.password || url.search || url.hash) return undefined;
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * How rotation verifies a credential, from the custom resource's properties
+ * (that is, from the template). Part of the definition, so changing
+ * `workspaceUrl` or `verifyRotatedKey` reissues the credential.
+ */
+export function verificationFrom(props: Readonly<Record<string, unknown>>): { verifyUrl?: string; verifyRotatedKey?: string } {
+  const out: { verifyUrl?: string; verifyRotatedKey?: string } = {};
+  const url = props.VerifyUrl;
+  if (url !== undefined && url !== '') {
+    const normalised = typeof url === 'string' ? normaliseHttpsUrl(url) : undefined;
+    if (!normalised) throw new InputError(`VerifyUrl '${String(url)}' must be an absolute https URL without credentials, query or fragment (the construct's workspaceUrl)`);
+    out.verifyUrl = normalised;
+  }
+  const verify = props.VerifyRotatedKey;
+  if (verify !== undefined && verify !== 'true') {
+    if (verify !== 'false') throw new InputError(`VerifyRotatedKey '${String(verify)}' must be 'true' or 'false'`);
+    out.verifyRotatedKey = 'false';
+  }
+  return out;
+}
+
+/** The `workspaceUrl`s the stack's template names, from the function's environment. */
+function urlsTheStackNames(): Set<string> {
+  const raw = process.env[HANDLER_ENV.verifyUrls];
+  if (!raw) return new Set();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    log('error', `${HANDLER_ENV.verifyUrls} is not JSON; no workspaceUrl is trusted`);
+    return new Set();
+  }
+  const urls = Array.isArray(parsed) ? parsed.filter((u): u is string => typeof u === 'string') : [];
+  return new Set(urls.map(normaliseHttpsUrl).filter((u): u is string => u !== undefined));
+}
+
+/**
+ * Where a credential of `workspaceId` may be verified. The only trusted
+ * sources are the template (the `workspaceUrl`s the stack names, in the
+ * function's environment) and the workspace itself (DescribeWorkspace's
+ * endpoint, for a workspace the role may describe). `verifyUrl` comes from
+ * the stored record, which anyone allowed to write the secret could change,
+ * so it is only ever a choice among those. Always https.
+ */
+export async function verificationTarget(workspaceId: string, verifyUrl: string | undefined): Promise<string> {
+  if (verifyUrl === undefined) return `https://${await workspaceEndpoint(workspaceId)}`;
+  const url = normaliseHttpsUrl(verifyUrl);
+  if (!url) {
+    throw new ServiceError(`Refusing to verify at '${verifyUrl}': only https URLs are used for Amazon Managed Grafana; fix workspaceUrl and deploy again`);
+  }
+  if (urlsTheStackNames().has(url)) return url;
+  const endpoint = await workspaceEndpoint(workspaceId);
+  if (new URL(url).host === endpoint) return url;
+  throw new ServiceError(`Refusing to send a credential of workspace ${workspaceId} to ${new URL(url).origin}: it is neither the workspace's endpoint (${endpoint}) ` +
+    "nor a workspaceUrl this stack's template names; the stored record may have been tampered with. Deploy the stack again to reissue");
+}
+
+/** Verifies a credential at its workspace as its definition says; false when verification is off. */
+export async function verifyAtWorkspace(definition: Readonly<Record<string, string>>, token: string, what: string): Promise<boolean> {
+  if (definition.verifyRotatedKey === 'false') return false;
+  await verifyToken(await verificationTarget(definition.workspaceId, definition.verifyUrl), token, what);
+  return true;
 }
 
 export function grafanaMajorVersion(version: string | undefined): number | undefined {
@@ -83,6 +159,7 @@ const VERIFY_ATTEMPTS = 3;
  */
 export async function verifyToken(baseUrl: string, token: string, what: string): Promise<void> {
   const url = new URL(baseUrl.replace(/\/+$/, '') + '/api/org');
+  if (url.protocol !== 'https:') throw new ServiceError(`Refusing to send ${what} over ${url.protocol} to ${url.origin}: https only`);
   let lastProblem = '';
   for (let attempt = 1; attempt <= VERIFY_ATTEMPTS; attempt++) {
     const status = await getStatus(url, token).catch((err: Error) => err);
@@ -97,9 +174,8 @@ export async function verifyToken(baseUrl: string, token: string, what: string):
 }
 
 function getStatus(url: URL, token: string): Promise<number> {
-  const transport = url.protocol === 'http:' ? http : https;
   return new Promise((resolve, reject) => {
-    const req = transport.request(url, { method: 'GET', headers: { authorization: `Bearer ${token}` }, timeout: VERIFY_TIMEOUT_MS }, (res) => {
+    const req = https.request(url, { method: 'GET', headers: { authorization: `Bearer ${token}` }, timeout: VERIFY_TIMEOUT_MS }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });

@@ -3,7 +3,7 @@ import { grafanaClient, grafanaSdk, isServiceError } from '../clients';
 import { CredentialKind, LIMITS } from '../../lib/private/contract';
 import type { CredentialRecord } from '../secret-store';
 import {
-  expiresAt, explainGrafanaError, parseSecondsToLive, parseWorkspaceId, requireString, workspaceUrlOf,
+  expiresAt, explainGrafanaError, parseSecondsToLive, parseWorkspaceId, requireString, verificationFrom, verifyAtWorkspace,
 } from './grafana';
 import { Definition, Issued, Issuer, NameInUseError, ServiceError } from './types';
 
@@ -18,6 +18,7 @@ export const serviceAccountTokenIssuer: Issuer = {
       serviceAccountId: requireString(props, 'ServiceAccountId'),
       secondsToLive: parseSecondsToLive(requireString(props, 'SecondsToLive')),
       namePrefix: requireString(props, 'NamePrefix'),
+      ...verificationFrom(props),
     };
   },
 
@@ -59,7 +60,7 @@ export const serviceAccountTokenIssuer: Issuer = {
 
   nameOf: (record) => record.fields.tokenName,
 
-  workspaceUrl: (definition) => workspaceUrlOf(definition.workspaceId),
+  verify: (record) => verifyAtWorkspace(record.lifecycle.definition, record.key, `service-account token ${record.fields.tokenName}`),
 
   async listIssuedNames(definition) {
     const pattern = new RegExp(`^${escapeRegExp(definition.namePrefix)}-[0-9a-f]{10}$`);

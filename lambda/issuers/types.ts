@@ -34,8 +34,13 @@ export interface Issuer {
   revoke(record: CredentialRecord): Promise<void>;
   /** The name of the credential behind a record (for logs and attributes). */
   nameOf(record: CredentialRecord): string;
-  /** Base URL of the workspace's Grafana HTTP API. */
-  workspaceUrl(definition: Definition): Promise<string>;
+  /**
+   * Checks that a newly issued credential works, at a target that only the
+   * template and the service decide (never a tag or the stored record alone).
+   * Resolves true when verified, false when the definition turns verification
+   * off; throws when the credential does not work or the target is refused.
+   */
+  verify(record: CredentialRecord): Promise<boolean>;
   /**
    * Names of credentials under this definition's prefix that exist in the
    * service, for issuers whose service can list them; undefined otherwise.

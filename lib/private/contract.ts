@@ -22,10 +22,15 @@ export const RESOURCE_TYPES = {
   serviceAccountToken: 'Custom::GrafanaServiceAccountToken',
 } as const;
 
-/** Secret tags the handler reads during rotation (non-secret options). */
-export const SECRET_TAGS = {
-  workspaceUrl: 'GrafanaCredentials:WorkspaceUrl',
-  verifyRotatedKey: 'GrafanaCredentials:VerifyRotatedKey',
+/**
+ * Environment variables of the singleton function. They come from the
+ * template, so only the stack's deployer can set them: nothing that someone
+ * with less access can change (a secret's tags or value) decides where a
+ * token is sent.
+ */
+export const HANDLER_ENV = {
+  /** JSON array of the `workspaceUrl`s the stack's constructs name; rotation may verify a token only there or at the workspace's own endpoint. */
+  verifyUrls: 'GRAFANA_CREDENTIALS_VERIFY_URLS',
 } as const;
 
 /** Properties of a credential custom resource, as the construct writes them. */
@@ -42,6 +47,10 @@ export interface CredentialResourceProperties {
   readonly Role?: string;
   /** Service account id, for service-account tokens. */
   readonly ServiceAccountId?: string;
+  /** The construct's `workspaceUrl`: where rotation verifies a new credential, if not the workspace's endpoint. */
+  readonly VerifyUrl?: string;
+  /** 'false' when rotation must not verify the new credential (`verifyRotatedKey: false`); absent otherwise. */
+  readonly VerifyRotatedKey?: string;
 }
 
 /** Properties of a service-account custom resource. */

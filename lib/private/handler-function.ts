@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { HANDLER_ENV } from './contract';
 
 /** Where the prebuilt handler bundle lives, from the compiled package or from sources under test. */
 function handlerAssetDir(): string {
@@ -58,6 +59,7 @@ export class CredentialHandler extends Construct {
   private readonly workspaceArns = new Set<string>();
   private readonly secretArnPatterns = new Set<string>();
   private readonly keys = new Set<kms.IKey>();
+  private readonly verifyUrls = new Set<string>();
   private rotationPermission?: lambda.CfnPermission;
 
   private constructor(scope: Stack, id: string) {
@@ -72,6 +74,7 @@ export class CredentialHandler extends Construct {
       memorySize: 256,
       description: 'Issues, rotates and revokes Amazon Managed Grafana credentials kept in Secrets Manager (cdk-grafana-credentials)',
     });
+    this.function.addEnvironment(HANDLER_ENV.verifyUrls, Lazy.string({ produce: () => Stack.of(this).toJsonString([...this.verifyUrls].sort()) }));
     this.function.addToRolePolicy(new iam.PolicyStatement({
       sid: 'GrafanaWorkspaces',
       actions: Lazy.list({ produce: () => [...this.grafanaActions].sort() }),
@@ -90,6 +93,11 @@ export class CredentialHandler extends Construct {
   grantWorkspace(workspaceId: string, actions: readonly string[]): void {
     actions.forEach((action) => this.grafanaActions.add(action));
     this.workspaceArns.add(`arn:${Aws.PARTITION}:grafana:${Aws.REGION}:${Aws.ACCOUNT_ID}:/workspaces/${workspaceId}`);
+  }
+
+  /** Names a URL where rotation may verify a new credential (a construct's `workspaceUrl`). */
+  allowVerifyUrl(url: string): void {
+    this.verifyUrls.add(url);
   }
 
   /**

@@ -2,7 +2,7 @@ import { Annotations, CustomResource, Duration, RemovalPolicy } from 'aws-cdk-li
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { CredentialOptions } from '../credential-options';
-import { ATTRIBUTES, SECRET_TAGS } from './contract';
+import { ATTRIBUTES } from './contract';
 import { CredentialHandler } from './handler-function';
 import { rotationSchedule as scheduleFor } from './validation';
 
@@ -54,10 +54,10 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
     const cfnSecret = secret.node.defaultChild as secretsmanager.CfnSecret;
     // An empty secret: the handler writes its first version. A generated placeholder would only be noise.
     cfnSecret.addPropertyDeletionOverride('GenerateSecretString');
-    if (workspaceUrl) cfnSecret.tags.setTag(SECRET_TAGS.workspaceUrl, workspaceUrl);
-    if (!verifyRotatedKey) cfnSecret.tags.setTag(SECRET_TAGS.verifyRotatedKey, 'false');
 
     handler.grantWorkspace(options.workspaceId, options.grafanaActions);
+    // Where rotation may send a token is the template's to say: never a tag or the secret's value.
+    if (workspaceUrl) handler.allowVerifyUrl(workspaceUrl);
     handler.grantSecret(givenSecretName === undefined ? handler.secretNamePrefix : givenSecretName, encryptionKey);
 
     const resource = new CustomResource(scope, 'Resource', {
@@ -70,6 +70,8 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
         WorkspaceId: options.workspaceId,
         NamePrefix: options.namePrefix,
         SecondsToLive: String(options.secondsToLive),
+        ...(workspaceUrl ? { VerifyUrl: workspaceUrl } : {}),
+        ...(verifyRotatedKey ? {} : { VerifyRotatedKey: 'false' }),
         ...options.properties,
       },
     });

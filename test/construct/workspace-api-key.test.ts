@@ -65,14 +65,23 @@ describe('WorkspaceApiKey resources', () => {
     template.resourceCountIs('AWS::Lambda::Permission', 0);
   });
 
-  test('workspaceUrl and verifyRotatedKey reach the handler as secret tags', () => {
+  test('workspaceUrl and verifyRotatedKey reach the handler through the template only: resource properties and the function environment, never secret tags', () => {
     const { template } = stackWith((stack) => new WorkspaceApiKey(stack, 'Key', {
       workspaceId: WS, workspaceUrl: 'https://grafana.example.com', verifyRotatedKey: false,
     }));
-    for (const tag of [
-      { Key: 'GrafanaCredentials:WorkspaceUrl', Value: 'https://grafana.example.com' },
-      { Key: 'GrafanaCredentials:VerifyRotatedKey', Value: 'false' },
-    ]) template.hasResourceProperties('AWS::SecretsManager::Secret', { Tags: Match.arrayWith([tag]) });
+    template.hasResourceProperties('Custom::GrafanaWorkspaceApiKey', { VerifyUrl: 'https://grafana.example.com', VerifyRotatedKey: 'false' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { GRAFANA_CREDENTIALS_VERIFY_URLS: '["https://grafana.example.com"]' } },
+    });
+    for (const secret of Object.values(template.findResources('AWS::SecretsManager::Secret'))) {
+      expect(JSON.stringify(secret.Properties.Tags ?? [])).not.toMatch(/GrafanaCredentials:(WorkspaceUrl|VerifyRotatedKey)/);
+    }
+  });
+
+  test('by default no VerifyUrl property, verification on, and no URL trusted beyond the workspace endpoint', () => {
+    const { template } = stackWith((stack) => new WorkspaceApiKey(stack, 'Key', { workspaceId: WS }));
+    template.hasResourceProperties('Custom::GrafanaWorkspaceApiKey', { VerifyUrl: Match.absent(), VerifyRotatedKey: Match.absent() });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { GRAFANA_CREDENTIALS_VERIFY_URLS: '[]' } } });
   });
 
   test('removalPolicy applies to the secret', () => {

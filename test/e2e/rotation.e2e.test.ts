@@ -8,6 +8,7 @@ import type { AwsStandIns } from '../testbed/aws/standins';
 import type { CfnDriver } from '../testbed/cfn/driver';
 import { rotate } from '../testbed/cfn/rotation';
 import { apiOrg, newStack, useTestBed, versionWith } from './harness';
+import { startHttpsWorkspace, startRecordingListener } from '../unit/helpers/https-workspace';
 
 const bed = useTestBed();
 let standins: AwsStandIns;
@@ -182,4 +183,37 @@ test('verifyRotatedKey: false skips the check; workspaceUrl is used when given',
   expect(await rotate(driver, standins, secret())).toMatchObject({ ok: true });
   expect(standins.counts()).toMatchObject({ GrafanaApiOrg: 1 });
   expect(standins.counts().DescribeWorkspace ?? 0).toBe(0);
+});
+
+describe('a token goes only where the template says', () => {
+  const tag = (url: string) => standins.cloudFormationCall('TagResource', { SecretId: secret(), Tags: [{ Key: 'GrafanaCredentials:WorkspaceUrl', Value: url }] });
+
+  test('a tag pointing the verification at a listener is ignored: the listener receives nothing, the workspace verifies the key', async () => {
+    const received: string[] = [];
+    const listener = await startHttpsWorkspace((req, res) => { received.push(`${req.method} ${req.url}`); res.writeHead(200).end('{}'); });
+    try {
+      await driver.deploy(keyStack());
+      tag(listener.url);
+      standins.resetCounts();
+      expect(await rotate(driver, standins, secret())).toMatchObject({ ok: true });
+      expect(received).toEqual([]);
+      expect(standins.counts()).toMatchObject({ GrafanaApiOrg: 1 });
+    } finally {
+      await listener.close();
+    }
+  });
+
+  test("a tag downgrading the workspace's URL to plain http is ignored: nothing is sent over http", async () => {
+    const listener = await startRecordingListener();
+    try {
+      await driver.deploy(keyStack({ workspaceUrl: standins.grafanaHttpsUrl }));
+      tag(listener.url);
+      standins.resetCounts();
+      expect(await rotate(driver, standins, secret())).toMatchObject({ ok: true });
+      expect(listener.requests).toEqual([]);
+      expect(standins.counts()).toMatchObject({ GrafanaApiOrg: 1 });
+    } finally {
+      await listener.close();
+    }
+  });
 });

@@ -10,7 +10,7 @@ const FAILED_CREATE_ID = 'grafana-credentials-create-failed';
 /** The naming contract: prefix, '-', the first 10 hex digits of sha256(request id). */
 const nameFor = (seed: string, prefix = PREFIX) => `${prefix}-${createHash('sha256').update(seed).digest('hex').slice(0, 10)}`;
 
-const bed = useBed({ secretTags: () => ({ 'GrafanaCredentials:VerifyRotatedKey': 'false' }) });
+const bed = useBed();
 
 describe('Create', () => {
   test('issues one key with the requested role and lifetime and stores it as AWSCURRENT, in exactly 2 AWS calls', async () => {

@@ -4,30 +4,26 @@
  * against a local stand-in of the workspace's HTTP API (GET /api/org).
  */
 import { createHash } from 'crypto';
-import * as http from 'http';
-import type { AddressInfo } from 'net';
 import { keyProps, PREFIX, SECRET_ARN, useBed, WS } from './helpers/bed';
+import { HttpsWorkspace, startHttpsWorkspace } from './helpers/https-workspace';
 
 /** Stand-in of the workspace HTTP API: 200 on /api/org for a key that is live in the fake Grafana, else 401. */
-let grafanaHttp: http.Server;
-let workspaceUrl = '';
+let grafanaHttp: HttpsWorkspace;
 const seen: Array<{ method?: string; url?: string; token: string }> = [];
 let rejectEverything = false;
 
 beforeAll(async () => {
-  grafanaHttp = http.createServer((req, res) => {
+  grafanaHttp = await startHttpsWorkspace((req, res) => {
     const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
     seen.push({ method: req.method, url: req.url, token });
     const ok = req.method === 'GET' && req.url === '/api/org' && !rejectEverything && bed.world.isLive(token);
     res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end(ok ? '{"id":1,"name":"Main Org."}' : '{"message":"Unauthorized"}');
   });
-  await new Promise<void>((r) => grafanaHttp.listen(0, '127.0.0.1', r));
-  workspaceUrl = `http://127.0.0.1:${(grafanaHttp.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((r) => { grafanaHttp.closeAllConnections(); grafanaHttp.close(() => r()); }));
-beforeEach(() => { seen.length = 0; rejectEverything = false; });
-
-const bed = useBed({ secretTags: () => ({ 'GrafanaCredentials:WorkspaceUrl': workspaceUrl }) });
+afterAll(() => grafanaHttp.close());
+const bed = useBed();
+// The workspace's endpoint, as DescribeWorkspace reports it, is the local https stand-in.
+beforeEach(() => { seen.length = 0; rejectEverything = false; bed.world.workspaces.get(WS)!.endpoint = grafanaHttp.host; });
 
 const T1 = '11111111-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
 const T2 = '22222222-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
@@ -118,7 +114,7 @@ describe('createSecret', () => {
 });
 
 describe('testSecret', () => {
-  test('verifies the pending key with GET {workspaceUrl}/api/org', async () => {
+  test('verifies the pending key with GET https://{workspace endpoint}/api/org', async () => {
     await deploy();
     expect(await bed.rotate('createSecret', T1)).toBeUndefined();
     const pending = secret().valueAt('AWSPENDING').key;

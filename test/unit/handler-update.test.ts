@@ -7,7 +7,7 @@
 import { deferred, keyProps, PREFIX, SECRET_ARN, settle, useBed, WS } from './helpers/bed';
 import { GrafanaErrors, PASS } from './helpers/fake-aws';
 
-const bed = useBed({ secretTags: () => ({ 'GrafanaCredentials:VerifyRotatedKey': 'false' }) });
+const bed = useBed();
 
 const current = () => bed.world.secret(SECRET_ARN).valueAt('AWSCURRENT');
 const versionOf = (keyName: string) => [...bed.world.secret(SECRET_ARN).versions.values()].find((v) => JSON.parse(v.value).keyName === keyName)!;
@@ -313,7 +313,7 @@ describe('defects found by review, now fixed (each test failed before its fix)',
   // answered; the original key stays live as AWSPREVIOUS of a generation CloudFormation no longer knows.
   test('rolling back a SecretArn change keeps the original key, mints nothing and answers the original id', async () => {
     const SECRET_B = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:grafana-credentials/Stack/KeyRenamed-GhIjKl';
-    bed.world.addSecret(SECRET_B, { 'GrafanaCredentials:VerifyRotatedKey': 'false' });
+    bed.world.addSecret(SECRET_B);
     const inA = keyProps();
     const inB = keyProps({ SecretArn: SECRET_B });
     const v1 = await createOrFail(inA);
@@ -356,7 +356,7 @@ describe('the timeout guard\'s fence, second review (each test failed before its
   // AWSCURRENT kept the revoked key, and re-deploying the same change kept it as "already what is asked".
   test('an Update that moved the key to a new secret timed out after its write landed: AWSCURRENT of the new secret holds no revoked key, and re-deploying the change issues a working one', async () => {
     const SECRET_B = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:grafana-credentials/Stack/KeyMoved-MnOpQr';
-    bed.world.addSecret(SECRET_B, { 'GrafanaCredentials:VerifyRotatedKey': 'false' });
+    bed.world.addSecret(SECRET_B);
     const inA = keyProps();
     const inB = keyProps({ SecretArn: SECRET_B });
     const v1 = await createOrFail(inA);

@@ -11,7 +11,11 @@ export function props(overrides: Record<string, string> = {}): Record<string, st
 }
 
 export function apiKeyRecord(name: string, generation: string, overrides: Partial<Record<string, string>> = {}, extra: Partial<CredentialRecord['lifecycle']> = {}): string {
-  const definition = { workspaceId: WS, keyRole: overrides.keyRole ?? 'VIEWER', secondsToLive: overrides.secondsToLive ?? '2592000', namePrefix: overrides.namePrefix ?? 'S-Key' };
+  const definition = {
+    workspaceId: WS, keyRole: overrides.keyRole ?? 'VIEWER', secondsToLive: overrides.secondsToLive ?? '2592000', namePrefix: overrides.namePrefix ?? 'S-Key',
+    ...(overrides.verifyUrl ? { verifyUrl: overrides.verifyUrl } : {}),
+    ...(overrides.verifyRotatedKey ? { verifyRotatedKey: overrides.verifyRotatedKey } : {}),
+  };
   return serializeRecord({
     key: `token-of-${name}`,
     expiresAt: overrides.expiresAt ?? new Date(Date.now() + 10 * 86400_000).toISOString(),

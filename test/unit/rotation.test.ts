@@ -1,7 +1,5 @@
 /** The four rotation steps, against mocked AWS SDK clients and a local workspace HTTP API. */
-import * as http from 'http';
-import type { AddressInfo } from 'net';
-import { CreateWorkspaceApiKeyCommand, DeleteWorkspaceApiKeyCommand, GrafanaClient } from '@aws-sdk/client-grafana';
+import { CreateWorkspaceApiKeyCommand, DeleteWorkspaceApiKeyCommand, DescribeWorkspaceCommand, GrafanaClient } from '@aws-sdk/client-grafana';
 import {
   DescribeSecretCommand, GetSecretValueCommand, InvalidParameterException, PutSecretValueCommand, SecretsManagerClient,
   UpdateSecretVersionStageCommand,
@@ -11,7 +9,8 @@ import { issuerFor } from '../../lambda/issuers';
 import { credentialName, MintJournal } from '../../lambda/lifecycle';
 import { handleRotationEvent } from '../../lambda/rotation';
 import { SecretStore } from '../../lambda/secret-store';
-import { apiKeyRecord, captureLogs, SECRET } from './helpers';
+import { apiKeyRecord, captureLogs, SECRET, WS } from './helpers';
+import { HttpsWorkspace, startHttpsWorkspace, startRecordingListener } from './helpers/https-workspace';
 
 process.env.GRAFANA_CREDENTIALS_MAX_ATTEMPTS = '1';
 const grafana = mockClient(GrafanaClient);
@@ -21,32 +20,32 @@ const TOKEN = '11111111-2222-3333-4444-555555555555';
 const P1 = 'S-Key-1111111111';
 const event = (Step: string) => ({ Step: Step as any, SecretId: SECRET, ClientRequestToken: TOKEN });
 
-let workspace: http.Server;
+let workspace: HttpsWorkspace;
 let workspaceUrl = '';
 let accepted = new Set<string>();
 let logs: ReturnType<typeof captureLogs>;
 
 beforeAll(async () => {
-  workspace = http.createServer((req, res) => {
+  workspace = await startHttpsWorkspace((req, res) => {
     const token = (req.headers.authorization ?? '').replace('Bearer ', '');
     res.writeHead(req.url === '/api/org' && accepted.has(token) ? 200 : 401).end('{}');
   });
-  await new Promise<void>((r) => workspace.listen(0, '127.0.0.1', r));
-  workspaceUrl = `http://127.0.0.1:${(workspace.address() as AddressInfo).port}`;
+  workspaceUrl = workspace.url;
 });
-afterAll(() => new Promise<void>((r) => { workspace.closeAllConnections(); workspace.close(() => r()); }));
-beforeEach(() => { grafana.reset(); sm.reset(); accepted = new Set(); logs = captureLogs(); });
+afterAll(() => workspace.close());
+beforeEach(() => {
+  grafana.reset(); sm.reset(); accepted = new Set(); logs = captureLogs();
+  // The workspaceUrls the template names reach the function through its environment.
+  process.env.GRAFANA_CREDENTIALS_VERIFY_URLS = JSON.stringify([workspaceUrl]);
+});
 afterEach(() => {
   logs.restore();
   for (const line of logs.lines) expect(line).not.toMatch(/token-of-|eyJrIjoi/);
 });
 
-const tags = [{ Key: 'GrafanaCredentials:WorkspaceUrl', Value: '' }];
-
 describe('createSecret', () => {
   test('retires the key behind AWSPREVIOUS from the recorded predecessor, then issues one named from the token as AWSPENDING', async () => {
-    tags[0].Value = workspaceUrl;
-    sm.on(DescribeSecretCommand).resolves({ ARN: SECRET, Tags: tags, VersionIdsToStages: { v2: ['AWSCURRENT'], v1: ['AWSPREVIOUS'], [TOKEN]: ['AWSPENDING'] } });
+    sm.on(DescribeSecretCommand).resolves({ ARN: SECRET, VersionIdsToStages: { v2: ['AWSCURRENT'], v1: ['AWSPREVIOUS'], [TOKEN]: ['AWSPENDING'] } });
     sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: 'v2' }).resolves({
       VersionId: 'v2', SecretString: apiKeyRecord('k2', P1, {}, { predecessor: { versionId: 'v1', fields: { keyName: 'k1', workspaceId: 'g-0123456789', keyRole: 'VIEWER' } } }),
     });
@@ -58,15 +57,14 @@ describe('createSecret', () => {
     expect(grafana.commandCalls(CreateWorkspaceApiKeyCommand)[0].args[0].input.keyName).toBe(credentialName('S-Key', TOKEN));
     const put = sm.commandCalls(PutSecretValueCommand)[0].args[0].input;
     expect(put).toMatchObject({ ClientRequestToken: TOKEN, VersionStages: ['AWSPENDING'] });
-    expect(JSON.parse(put.SecretString!).lifecycle).toMatchObject({ generation: P1, basedOnVersionId: 'v2', verify: { enabled: true, url: workspaceUrl } });
+    expect(JSON.parse(put.SecretString!).lifecycle).toMatchObject({ generation: P1, basedOnVersionId: 'v2' });
     // 5 calls: Describe, read AWSCURRENT, retire the oldest key, issue, store.
     expect(sm.calls().length + grafana.calls().length).toBe(5);
   });
 
   test('invoked again for the same token, it finds its own version and issues nothing more', async () => {
-    tags[0].Value = workspaceUrl;
     const name = credentialName('S-Key', TOKEN);
-    sm.on(DescribeSecretCommand).resolves({ ARN: SECRET, Tags: tags, VersionIdsToStages: { v2: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] } });
+    sm.on(DescribeSecretCommand).resolves({ ARN: SECRET, VersionIdsToStages: { v2: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] } });
     sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: 'v2' }).resolves({ VersionId: 'v2', SecretString: apiKeyRecord('k2', P1) });
     sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: TOKEN }).resolves({ VersionId: TOKEN, SecretString: apiKeyRecord(name, P1) });
     const { ConflictException } = await import('@aws-sdk/client-grafana');
@@ -83,7 +81,7 @@ describe('createSecret', () => {
 });
 
 describe('testSecret', () => {
-  const pending = () => apiKeyRecord('k3', P1, {}, { verify: { enabled: true, url: workspaceUrl } });
+  const pending = (verifyUrl = workspaceUrl) => apiKeyRecord('k3', P1, { verifyUrl });
 
   test('a key the workspace accepts passes, with one read and one verification', async () => {
     accepted.add('token-of-k3');
@@ -106,8 +104,67 @@ describe('testSecret', () => {
     expect(sm.commandCalls(UpdateSecretVersionStageCommand)[0].args[0].input).toMatchObject({ VersionStage: 'AWSPENDING', RemoveFromVersionId: TOKEN });
   });
 
+  describe('where a token may be sent (only where the template or the workspace says)', () => {
+    const discardMocks = () => {
+      sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: 'v2' }).resolves({ VersionId: 'v2', SecretString: apiKeyRecord('k2', P1) });
+      sm.on(DescribeSecretCommand).resolves({ ARN: SECRET, VersionIdsToStages: { v2: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] } });
+      grafana.on(DeleteWorkspaceApiKeyCommand).resolves({});
+      grafana.on(DescribeWorkspaceCommand).resolves({ workspace: { endpoint: `${WS}.grafana-workspace.us-east-1.amazonaws.com` } as any });
+      sm.on(UpdateSecretVersionStageCommand).resolves({});
+    };
+
+    test('a stored verifyUrl that is neither named by the template nor the workspace endpoint is refused; that server receives nothing', async () => {
+      const received: string[] = [];
+      const evil = await startHttpsWorkspace((req, res) => { received.push(`${req.method} ${req.url}`); res.writeHead(200).end('{}'); });
+      try {
+        accepted.add('token-of-k3');
+        sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: TOKEN }).resolves({ VersionId: TOKEN, SecretString: pending(evil.url) });
+        discardMocks();
+        const err = await handleRotationEvent(event('testSecret'), deps()).catch((e: Error) => e);
+        expect((err as Error).message).toMatch(/Refusing to send a credential of workspace g-0123456789 to https:\/\/127\.0\.0\.1:\d+: it is neither the workspace's endpoint/);
+        expect(received).toEqual([]);
+        // The refused credential is revoked, not left working.
+        expect(grafana.commandCalls(DeleteWorkspaceApiKeyCommand)[0].args[0].input.keyName).toBe('k3');
+      } finally {
+        await evil.close();
+      }
+    });
+
+    test('a plain-http verifyUrl is refused before any connection, even when it names the workspace host', async () => {
+      const listener = await startRecordingListener();
+      try {
+        grafana.on(DescribeWorkspaceCommand).resolves({ workspace: { endpoint: listener.url.replace('http://', '') } as any });
+        process.env.GRAFANA_CREDENTIALS_VERIFY_URLS = JSON.stringify([listener.url]);
+        sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: TOKEN }).resolves({ VersionId: TOKEN, SecretString: pending(listener.url) });
+        discardMocks();
+        const err = await handleRotationEvent(event('testSecret'), deps()).catch((e: Error) => e);
+        expect((err as Error).message).toMatch(/Refusing to verify at 'http:\/\/127\.0\.0\.1:\d+': only https/);
+        expect(listener.requests).toEqual([]);
+      } finally {
+        await listener.close();
+      }
+    });
+
+    test('without a verifyUrl the target is https:// plus the endpoint DescribeWorkspace returns', async () => {
+      process.env.GRAFANA_CREDENTIALS_VERIFY_URLS = '[]';
+      accepted.add('token-of-k3');
+      grafana.on(DescribeWorkspaceCommand).resolves({ workspace: { endpoint: workspace.host } as any });
+      sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: TOKEN }).resolves({ VersionId: TOKEN, SecretString: apiKeyRecord('k3', P1) });
+      await handleRotationEvent(event('testSecret'), deps());
+      expect(grafana.commandCalls(DescribeWorkspaceCommand)).toHaveLength(1);
+    });
+
+    test("a verifyUrl on the workspace endpoint's host is allowed without being named in the template", async () => {
+      process.env.GRAFANA_CREDENTIALS_VERIFY_URLS = '[]';
+      accepted.add('token-of-k3');
+      grafana.on(DescribeWorkspaceCommand).resolves({ workspace: { endpoint: workspace.host } as any });
+      sm.on(GetSecretValueCommand, { SecretId: SECRET, VersionId: TOKEN }).resolves({ VersionId: TOKEN, SecretString: pending(`${workspace.url}/`) });
+      await handleRotationEvent(event('testSecret'), deps());
+    });
+  });
+
   test('verification off: no call to the workspace', async () => {
-    sm.on(GetSecretValueCommand).resolves({ VersionId: TOKEN, SecretString: apiKeyRecord('k3', P1, {}, { verify: { enabled: false } }) });
+    sm.on(GetSecretValueCommand).resolves({ VersionId: TOKEN, SecretString: apiKeyRecord('k3', P1, { verifyRotatedKey: 'false' }) });
     await handleRotationEvent(event('testSecret'), deps());
     expect(sm.calls()).toHaveLength(1);
   });

@@ -9,6 +9,7 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { handler } from '../../../lambda/index';
 import { installFakeAws, World } from './fake-aws';
+import { HttpsWorkspace, startHttpsWorkspace } from './https-workspace';
 
 export const WS = 'g-0a1b2c3d4e';
 export const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:grafana-credentials/Stack/Key-AbCdEf';
@@ -82,11 +83,14 @@ export interface Bed {
 /**
  * Registers the hooks of a handler test file and returns the bed. Each test
  * starts with one workspace (WS, Grafana 10.4) and one empty secret
- * (SECRET_ARN); `secretTags` become the secret's tags.
+ * (SECRET_ARN). The workspace's endpoint is a local https stand-in of its
+ * Grafana HTTP API: GET /api/org answers 200 for a key live in the fake
+ * Grafana, 401 otherwise.
  */
-export function useBed(opts: { secretTags?: () => Record<string, string> } = {}): Bed {
+export function useBed(): Bed {
   const fake = installFakeAws(() => bed.world);
   let server: http.Server;
+  let grafanaHttp: HttpsWorkspace;
   const spies: jest.SpyInstance[] = [];
   let counter = 0;
 
@@ -151,13 +155,20 @@ export function useBed(opts: { secretTags?: () => Record<string, string> } = {})
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     bed.responseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cloudformation-response?X-Amz-Signature=abc`;
+    grafanaHttp = await startHttpsWorkspace((req, res) => {
+      const ok = req.method === 'GET' && req.url === '/api/org' && bed.world.isLive((req.headers.authorization ?? '').replace(/^Bearer /, ''));
+      res.writeHead(ok ? 200 : 401).end();
+    });
   });
-  afterAll(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  afterAll(async () => {
+    await grafanaHttp.close();
+    await new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); });
+  });
 
   beforeEach(() => {
     bed.world = new World();
-    bed.world.addWorkspace(WS);
-    bed.world.addSecret(SECRET_ARN, opts.secretTags?.() ?? {});
+    bed.world.addWorkspace(WS).endpoint = grafanaHttp.host;
+    bed.world.addSecret(SECRET_ARN);
     fake.wire();
     bed.bodies.length = 0;
     bed.logs.length = 0;
