@@ -32,7 +32,10 @@ export interface CredentialOptions {
 
   /**
    * Base URL of the workspace's Grafana HTTP API, used to verify rotated
-   * credentials (for private endpoints or custom domains).
+   * credentials (for private endpoints or custom domains). An absolute https
+   * URL. Rotation sends a new credential only here or to the workspace's own
+   * endpoint, never to a URL taken from the secret's tags or value. Changing
+   * it issues a new credential.
    * @default - `https://` plus the endpoint that DescribeWorkspace returns
    */
   readonly workspaceUrl?: string;
@@ -55,7 +58,7 @@ export interface CredentialOptions {
   /**
    * Whether rotation checks the new credential against the workspace's
    * `GET /api/org` before promoting it. Turn it off when the function cannot
-   * reach the workspace.
+   * reach the workspace. Changing it issues a new credential.
    * @default true
    */
   readonly verifyRotatedKey?: boolean;
