@@ -7,7 +7,9 @@ import { GrafanaRole } from './grafana-role';
 import { CredentialKind, LIMITS, NAME_SUFFIX_LENGTH, RESOURCE_TYPES } from './private/contract';
 import { GRAFANA_ACTIONS } from './private/handler-function';
 import { createManagedCredential } from './private/managed-credential';
-import { validateNamePrefix, validateRole, validateTimeToLive, validateWorkspaceId } from './private/validation';
+import {
+  claimUniqueName, refuseApiKeyOnGrafana11, validateNamePrefix, validateRole, validateTimeToLive, validateWorkspaceId,
+} from './private/validation';
 
 /** Properties of a WorkspaceApiKey. */
 export interface WorkspaceApiKeyProps extends CredentialOptions {
@@ -52,12 +54,17 @@ export class WorkspaceApiKey extends Construct {
     super(scope, id);
     const owner = `WorkspaceApiKey ${this.node.path}`;
     validateWorkspaceId(owner, props.workspaceId);
+    refuseApiKeyOnGrafana11(this, owner, props.workspaceId);
     const keyRole = props.keyRole ?? GrafanaRole.VIEWER;
     validateRole(owner, 'keyRole', keyRole);
     const secondsToLive = validateTimeToLive(owner, props.timeToLive ?? Duration.days(30));
     const keyNamePrefix = props.keyNamePrefix
       ?? Names.uniqueResourceName(this, { maxLength: LIMITS.apiKeyNameMax - NAME_SUFFIX_LENGTH, separator: '-' });
     validateNamePrefix(owner, 'keyNamePrefix', keyNamePrefix, LIMITS.apiKeyNameMax);
+    claimUniqueName(this, {
+      owner, prop: 'keyNamePrefix', name: keyNamePrefix, within: props.workspaceId, withinText: ` in workspace ${props.workspaceId}`,
+      reason: 'API key names are unique per workspace, so each WorkspaceApiKey of a workspace needs its own prefix',
+    });
 
     const credential = createManagedCredential(this, {
       owner,

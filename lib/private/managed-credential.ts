@@ -1,10 +1,10 @@
-import { Annotations, CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, CustomResource, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { CredentialOptions } from '../credential-options';
 import { ATTRIBUTES, SECRET_TAGS } from './contract';
 import { CredentialHandler } from './handler-function';
-import { rotationSchedule as scheduleFor } from './validation';
+import { claimUniqueName, parseWorkspaceUrl, rotationSchedule as scheduleFor, validateSecretName } from './validation';
 
 export interface ManagedCredentialOptions {
   readonly owner: string;
@@ -43,8 +43,17 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
     const verifyRotatedKey = options.options.verifyRotatedKey ?? true;
     const schedule = rotate ? scheduleFor(options.owner, options.secondsToLive, rotateAfter) : undefined;
 
+    if (givenSecretName !== undefined) validateSecretName(scope, options.owner, givenSecretName);
+    // Checked only; the value reaches the handler as given.
+    if (workspaceUrl !== undefined && !Token.isUnresolved(workspaceUrl)) parseWorkspaceUrl(options.owner, workspaceUrl);
+
     const secretName = givenSecretName
       ?? `${handler.secretNamePrefix}${scope.node.path.split('/').slice(1).join('/')}`.replace(/[^A-Za-z0-9/_+=.@-]/g, '-').slice(0, 512);
+    // Two ids can derive one default name ('A B' and 'A-B'), so default names are claimed too.
+    claimUniqueName(scope, {
+      owner: options.owner, prop: 'secretName', name: secretName, within: '', withinText: '',
+      reason: 'secret names are unique per account and region',
+    });
     const secret = new secretsmanager.Secret(scope, 'Secret', {
       secretName,
       description: options.secretDescription,
