@@ -16,7 +16,9 @@ export interface WorkspaceApiKeyProps extends CredentialOptions {
   /**
    * The Amazon Managed Grafana workspace: `g-` followed by 10 hex digits, or a
    * token such as `CfnWorkspace.attrId`. The workspace must run Grafana 8 to 10;
-   * for Grafana 11 and later use `WorkspaceServiceAccountToken`.
+   * for Grafana 11 and later use `WorkspaceServiceAccountToken`. A reference to
+   * a `CfnWorkspace` of the same app whose `grafanaVersion` is 11 or later
+   * fails at synth.
    */
   readonly workspaceId: string;
 
@@ -29,7 +31,9 @@ export interface WorkspaceApiKeyProps extends CredentialOptions {
   /**
    * Prefix of the names of the keys this construct issues. Each key is named
    * the prefix plus `-` and 10 hex digits, so a reissued key never collides with
-   * the key it replaces. At most 89 characters. Changing it issues a new key.
+   * the key it replaces. 1 to 89 ASCII letters, digits, `-`, `_` and `.`, and
+   * unique among the WorkspaceApiKeys of one workspace. Changing it issues a
+   * new key.
    * @default - derived from the construct path
    */
   readonly keyNamePrefix?: string;

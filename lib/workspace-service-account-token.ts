@@ -13,9 +13,9 @@ import type { IWorkspaceServiceAccount } from './workspace-service-account';
 export interface WorkspaceServiceAccountTokenOptions extends CredentialOptions {
   /**
    * Prefix of the names of the tokens this construct issues. Each token is
-   * named the prefix plus `-` and 10 hex digits. At most 117 characters, and
-   * unique among the token constructs of one service account. Changing it
-   * issues a new token.
+   * named the prefix plus `-` and 10 hex digits. 1 to 117 ASCII letters,
+   * digits, `-`, `_` and `.`, and unique among the token constructs of one
+   * service account. Changing it issues a new token.
    * @default - derived from the construct path
    */
   readonly tokenNamePrefix?: string;
