@@ -11,9 +11,10 @@ export interface CredentialOptions {
   readonly timeToLive?: Duration;
 
   /**
-   * Name of the secret that holds the credential: 1 to 512 ASCII letters,
-   * digits and `/_+=.@-`, used by no other construct of the app in the same
-   * account and region. A name ending in `-` and 6 characters synthesizes
+   * Name of the secret that holds the credential.
+   *
+   * 1 to 512 ASCII letters, digits and `/_+=.@-`, used by no other construct
+   * of the app in the same account and region. A name ending in `-` and 6 characters synthesizes
    * with a warning: Secrets Manager can take that ending for an ARN's random
    * suffix when the secret is looked up by partial ARN.
    * @default - `grafana-credentials/<stack>/<construct path>`; the handler's IAM
@@ -36,9 +37,10 @@ export interface CredentialOptions {
 
   /**
    * Base URL of the workspace's Grafana HTTP API, used to verify rotated
-   * credentials (for private endpoints or custom domains): an absolute
-   * `https://` URL with a host and optionally a port and a path, without
-   * user name, password, query or fragment.
+   * credentials (for private endpoints or custom domains).
+   *
+   * An absolute `https://` URL with a host and optionally a port and a path,
+   * without user name, password, query or fragment.
    * @default - `https://` plus the endpoint that DescribeWorkspace returns
    */
   readonly workspaceUrl?: string;
