@@ -33,8 +33,9 @@ export interface WorkspaceServiceAccountProps {
   /**
    * Name of the service account, 1 to 128 characters, unique in the
    * workspace. Spaces, `/` and Unicode are allowed; control characters and
-   * whitespace at either end are not. Grafana cannot rename or re-role an account, so changing the
-   * name, the role or the workspace replaces it (and reissues its tokens).
+   * whitespace at either end are not. Grafana cannot rename or re-role an
+   * account, so changing the name, the role or the workspace replaces it (and
+   * reissues its tokens).
    * An explicit name must change along with the role.
    * @default - derived from the construct path and the role
    */
