@@ -12,6 +12,11 @@ export interface CredentialOptions {
 
   /**
    * Name of the secret that holds the credential.
+   *
+   * 1 to 512 ASCII letters, digits and `/_+=.@-`, used by no other construct
+   * of the app in the same account and region. A name ending in `-` and 6 characters synthesizes
+   * with a warning: Secrets Manager can take that ending for an ARN's random
+   * suffix when the secret is looked up by partial ARN.
    * @default - `grafana-credentials/<stack>/<construct path>`; the handler's IAM
    * policy covers all such names with one statement
    */
@@ -32,10 +37,12 @@ export interface CredentialOptions {
 
   /**
    * Base URL of the workspace's Grafana HTTP API, used to verify rotated
-   * credentials (for private endpoints or custom domains). An absolute https
-   * URL. Rotation sends a new credential only here or to the workspace's own
-   * endpoint, never to a URL taken from the secret's tags or value. Changing
-   * it issues a new credential.
+   * credentials (for private endpoints or custom domains).
+   *
+   * An absolute `https://` URL with a host and optionally a port and a path,
+   * without user name, password, query or fragment. Rotation sends a new
+   * credential only here or to the workspace's own endpoint, never to a URL
+   * taken from the secret's tags or value. Changing it issues a new credential.
    * @default - `https://` plus the endpoint that DescribeWorkspace returns
    */
   readonly workspaceUrl?: string;

@@ -7,14 +7,18 @@ import { GrafanaRole } from './grafana-role';
 import { CredentialKind, LIMITS, NAME_SUFFIX_LENGTH, RESOURCE_TYPES } from './private/contract';
 import { GRAFANA_ACTIONS } from './private/handler-function';
 import { createManagedCredential } from './private/managed-credential';
-import { validateNamePrefix, validateRole, validateTimeToLive, validateWorkspaceId } from './private/validation';
+import {
+  claimUniqueName, refuseApiKeyOnGrafana11, validateNamePrefix, validateRole, validateTimeToLive, validateWorkspaceId,
+} from './private/validation';
 
 /** Properties of a WorkspaceApiKey. */
 export interface WorkspaceApiKeyProps extends CredentialOptions {
   /**
    * The Amazon Managed Grafana workspace: `g-` followed by 10 hex digits, or a
    * token such as `CfnWorkspace.attrId`. The workspace must run Grafana 8 to 10;
-   * for Grafana 11 and later use `WorkspaceServiceAccountToken`.
+   * for Grafana 11 and later use `WorkspaceServiceAccountToken`. A reference to
+   * a `CfnWorkspace` of the same app whose `grafanaVersion` is 11 or later
+   * fails at synth.
    */
   readonly workspaceId: string;
 
@@ -27,7 +31,9 @@ export interface WorkspaceApiKeyProps extends CredentialOptions {
   /**
    * Prefix of the names of the keys this construct issues. Each key is named
    * the prefix plus `-` and 10 hex digits, so a reissued key never collides with
-   * the key it replaces. At most 89 characters. Changing it issues a new key.
+   * the key it replaces. 1 to 89 ASCII letters, digits, `-`, `_` and `.`, and
+   * unique among the WorkspaceApiKeys of one workspace. Changing it issues a
+   * new key.
    * @default - derived from the construct path
    */
   readonly keyNamePrefix?: string;
@@ -52,12 +58,17 @@ export class WorkspaceApiKey extends Construct {
     super(scope, id);
     const owner = `WorkspaceApiKey ${this.node.path}`;
     validateWorkspaceId(owner, props.workspaceId);
+    refuseApiKeyOnGrafana11(this, owner, props.workspaceId);
     const keyRole = props.keyRole ?? GrafanaRole.VIEWER;
     validateRole(owner, 'keyRole', keyRole);
     const secondsToLive = validateTimeToLive(owner, props.timeToLive ?? Duration.days(30));
     const keyNamePrefix = props.keyNamePrefix
       ?? Names.uniqueResourceName(this, { maxLength: LIMITS.apiKeyNameMax - NAME_SUFFIX_LENGTH, separator: '-' });
     validateNamePrefix(owner, 'keyNamePrefix', keyNamePrefix, LIMITS.apiKeyNameMax);
+    claimUniqueName(this, {
+      owner, prop: 'keyNamePrefix', name: keyNamePrefix, within: props.workspaceId, withinText: ` in workspace ${props.workspaceId}`,
+      reason: 'API key names are unique per workspace, so each WorkspaceApiKey of a workspace needs its own prefix',
+    });
 
     const credential = createManagedCredential(this, {
       owner,

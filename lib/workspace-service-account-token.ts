@@ -6,16 +6,16 @@ import { CredentialOptions } from './credential-options';
 import { CredentialKind, LIMITS, NAME_SUFFIX_LENGTH, RESOURCE_TYPES } from './private/contract';
 import { GRAFANA_ACTIONS } from './private/handler-function';
 import { createManagedCredential } from './private/managed-credential';
-import { validateNamePrefix, validateTimeToLive, validateWorkspaceId } from './private/validation';
+import { claimUniqueName, validateNamePrefix, validateTimeToLive, validateWorkspaceId } from './private/validation';
 import type { IWorkspaceServiceAccount } from './workspace-service-account';
 
 /** Options of a service-account token, for `WorkspaceServiceAccount.addToken`. */
 export interface WorkspaceServiceAccountTokenOptions extends CredentialOptions {
   /**
    * Prefix of the names of the tokens this construct issues. Each token is
-   * named the prefix plus `-` and 10 hex digits. At most 117 characters, and
-   * unique among the token constructs of one service account. Changing it
-   * issues a new token.
+   * named the prefix plus `-` and 10 hex digits. 1 to 117 ASCII letters,
+   * digits, `-`, `_` and `.`, and unique among the token constructs of one
+   * service account. Changing it issues a new token.
    * @default - derived from the construct path
    */
   readonly tokenNamePrefix?: string;
@@ -52,6 +52,10 @@ export class WorkspaceServiceAccountToken extends Construct {
     const tokenNamePrefix = props.tokenNamePrefix
       ?? Names.uniqueResourceName(this, { maxLength: LIMITS.tokenNameMax - NAME_SUFFIX_LENGTH, separator: '-' });
     validateNamePrefix(owner, 'tokenNamePrefix', tokenNamePrefix, LIMITS.tokenNameMax);
+    claimUniqueName(this, {
+      owner, prop: 'tokenNamePrefix', name: tokenNamePrefix, within: `${workspaceId}\u0000${serviceAccountId}`, withinText: ' for the same service account',
+      reason: "deleting one construct revokes every token of the service account under its prefix, the other's included",
+    });
 
     const credential = createManagedCredential(this, {
       owner,

@@ -1,9 +1,9 @@
-import { CustomResource, Duration, Names, Resource, Token } from 'aws-cdk-lib';
+import { CustomResource, Duration, Names, Resource } from 'aws-cdk-lib';
 import { Construct, IConstruct } from 'constructs';
 import { GrafanaRole } from './grafana-role';
 import { ATTRIBUTES, LIMITS, RESOURCE_TYPES, ResourceKind } from './private/contract';
 import { CredentialHandler, GRAFANA_ACTIONS } from './private/handler-function';
-import { validateRole, validateWorkspaceId } from './private/validation';
+import { claimUniqueName, validateRole, validateServiceAccountName, validateWorkspaceId } from './private/validation';
 import { WorkspaceServiceAccountToken, WorkspaceServiceAccountTokenOptions } from './workspace-service-account-token';
 
 /** A Grafana service account in an Amazon Managed Grafana workspace. */
@@ -32,8 +32,10 @@ export interface WorkspaceServiceAccountProps {
 
   /**
    * Name of the service account, 1 to 128 characters, unique in the
-   * workspace. Grafana cannot rename or re-role an account, so changing the
-   * name, the role or the workspace replaces it (and reissues its tokens).
+   * workspace. Spaces, `/` and Unicode are allowed; control characters and
+   * whitespace at either end are not. Grafana cannot rename or re-role an
+   * account, so changing the name, the role or the workspace replaces it (and
+   * reissues its tokens).
    * An explicit name must change along with the role.
    * @default - derived from the construct path and the role
    */
@@ -82,9 +84,11 @@ export class WorkspaceServiceAccount extends Resource implements IWorkspaceServi
     this.serviceAccountName = props.serviceAccountName
       ?? Names.uniqueResourceName(this, { maxLength: LIMITS.serviceAccountNameMax - suffix.length, separator: '-' }) + suffix;
     const name = this.serviceAccountName;
-    if (!Token.isUnresolved(name) && (name.length < 1 || name.length > LIMITS.serviceAccountNameMax)) {
-      throw new Error(`${owner}: serviceAccountName must be 1 to ${LIMITS.serviceAccountNameMax} characters, got ${name.length}`);
-    }
+    validateServiceAccountName(owner, name);
+    claimUniqueName(this, {
+      owner, prop: 'serviceAccountName', name, within: props.workspaceId, withinText: ` in workspace ${props.workspaceId}`,
+      reason: 'service account names are unique per workspace, so the second would fail to deploy or, with the same role, take over the first one\'s account',
+    });
 
     const handler = CredentialHandler.of(this);
     handler.grantWorkspace(props.workspaceId, GRAFANA_ACTIONS.serviceAccount);

@@ -1,10 +1,10 @@
-import { Annotations, CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, CustomResource, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { CredentialOptions } from '../credential-options';
 import { ATTRIBUTES } from './contract';
 import { CredentialHandler } from './handler-function';
-import { rotationSchedule as scheduleFor } from './validation';
+import { claimUniqueName, parseWorkspaceUrl, rotationSchedule as scheduleFor, validateSecretName } from './validation';
 
 export interface ManagedCredentialOptions {
   readonly owner: string;
@@ -43,8 +43,17 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
     const verifyRotatedKey = options.options.verifyRotatedKey ?? true;
     const schedule = rotate ? scheduleFor(options.owner, options.secondsToLive, rotateAfter) : undefined;
 
+    if (givenSecretName !== undefined) validateSecretName(scope, options.owner, givenSecretName);
+    // The normalised URL is what the handler compares against the function's environment.
+    const verifyUrl = workspaceUrl !== undefined && !Token.isUnresolved(workspaceUrl) ? parseWorkspaceUrl(options.owner, workspaceUrl) : workspaceUrl;
+
     const secretName = givenSecretName
       ?? `${handler.secretNamePrefix}${scope.node.path.split('/').slice(1).join('/')}`.replace(/[^A-Za-z0-9/_+=.@-]/g, '-').slice(0, 512);
+    // Two ids can derive one default name ('A B' and 'A-B'), so default names are claimed too.
+    claimUniqueName(scope, {
+      owner: options.owner, prop: 'secretName', name: secretName, within: '', withinText: '',
+      reason: 'secret names are unique per account and region',
+    });
     const secret = new secretsmanager.Secret(scope, 'Secret', {
       secretName,
       description: options.secretDescription,
@@ -57,7 +66,7 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
 
     handler.grantWorkspace(options.workspaceId, options.grafanaActions);
     // Where rotation may send a token is the template's to say: never a tag or the secret's value.
-    if (workspaceUrl) handler.allowVerifyUrl(workspaceUrl);
+    if (verifyUrl) handler.allowVerifyUrl(verifyUrl);
     handler.grantSecret(givenSecretName === undefined ? handler.secretNamePrefix : givenSecretName, encryptionKey);
 
     const resource = new CustomResource(scope, 'Resource', {
@@ -70,7 +79,7 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
         WorkspaceId: options.workspaceId,
         NamePrefix: options.namePrefix,
         SecondsToLive: String(options.secondsToLive),
-        ...(workspaceUrl ? { VerifyUrl: workspaceUrl } : {}),
+        ...(verifyUrl ? { VerifyUrl: verifyUrl } : {}),
         ...(verifyRotatedKey ? {} : { VerifyRotatedKey: 'false' }),
         ...options.properties,
       },

@@ -1,6 +1,21 @@
 /** Synth-time validation. Each error names the property, the allowed range and the value given. */
-import { Duration, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Reference, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import * as grafana from 'aws-cdk-lib/aws-grafana';
+import { IConstruct } from 'constructs';
 import { GRAFANA_ROLES, LIMITS, NAME_SUFFIX_LENGTH, WORKSPACE_ID_PATTERN } from './contract';
+
+/** C0 and C1 control characters and DEL. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A value for an error message: quoted, control characters escaped so the message stays one line. */
+function quoted(value: string): string {
+  return `'${value.replace(new RegExp(CONTROL_CHARACTER.source, 'g'), (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}'`;
+}
+
+/** The distinct characters of `value` that `allowed` (a one-character class) refuses, quoted, in order. */
+function refusedCharacters(value: string, allowed: RegExp): string {
+  return [...new Set([...value].filter((c) => !allowed.test(c)))].map(quoted).join(', ');
+}
 
 export function validateWorkspaceId(owner: string, workspaceId: string): void {
   if (Token.isUnresolved(workspaceId)) return;
@@ -29,12 +44,183 @@ export function validateTimeToLive(owner: string, timeToLive: Duration): number 
   return seconds;
 }
 
+/** One character of a key or token name prefix. A key's name is a path segment of DeleteWorkspaceApiKey. */
+const NAME_PREFIX_CHARACTER = /[A-Za-z0-9._-]/;
+
 export function validateNamePrefix(owner: string, prop: string, prefix: string, maxNameLength: number): void {
   if (Token.isUnresolved(prefix)) return;
   const max = maxNameLength - NAME_SUFFIX_LENGTH;
   if (prefix.length < 1 || prefix.length > max) {
     throw new Error(`${owner}: ${prop} must be 1 to ${max} characters, leaving room for the ${NAME_SUFFIX_LENGTH}-character unique suffix within ${maxNameLength}; got ${prefix.length} characters`);
   }
+  const refused = refusedCharacters(prefix, NAME_PREFIX_CHARACTER);
+  if (refused) {
+    throw new Error(`${owner}: ${prop} may contain only ASCII letters, digits, '-', '_' and '.', so that the names it starts are safe in Amazon Managed Grafana API paths; ` +
+      `got ${quoted(prefix)}, which has ${refused}. Replace those characters, or leave ${prop} unset to derive it from the construct path`);
+  }
+}
+
+/**
+ * Service account names travel only in request bodies, and Grafana accepts
+ * spaces, '/' and Unicode in them. Refused: control characters (they break
+ * logs and the console) and whitespace at either end (Grafana may trim it,
+ * and the handler finds a retried create's account by its exact name).
+ */
+export function validateServiceAccountName(owner: string, name: string): void {
+  if (Token.isUnresolved(name)) return;
+  const max = LIMITS.serviceAccountNameMax;
+  if (name.length < 1 || name.length > max) {
+    throw new Error(`${owner}: serviceAccountName must be 1 to ${max} characters, got ${name.length}`);
+  }
+  if (CONTROL_CHARACTER.test(name)) {
+    throw new Error(`${owner}: serviceAccountName must not contain control characters; got ${quoted(name)}. Remove them, or leave serviceAccountName unset to derive it from the construct path`);
+  }
+  if (/^\s|\s$/.test(name)) {
+    throw new Error(`${owner}: serviceAccountName must not start or end with whitespace; got ${quoted(name)}. Trim it`);
+  }
+}
+
+/** Secrets Manager's longest secret name. */
+const SECRET_NAME_MAX = 512;
+/** One character of a secret name, as Secrets Manager allows. */
+const SECRET_NAME_CHARACTER = /[A-Za-z0-9/_+=.@-]/;
+
+/**
+ * Checks an explicit secret name against Secrets Manager's rule. A name that
+ * ends in '-' and 6 characters is allowed with a warning: Secrets Manager
+ * accepts it, but can mistake that ending for the random suffix of an ARN when
+ * the secret is looked up by partial ARN. The handler always uses the full ARN.
+ */
+export function validateSecretName(scope: IConstruct, owner: string, secretName: string): void {
+  if (Token.isUnresolved(secretName)) return;
+  if (secretName.length < 1 || secretName.length > SECRET_NAME_MAX) {
+    throw new Error(`${owner}: secretName must be 1 to ${SECRET_NAME_MAX} characters, got ${secretName.length}`);
+  }
+  const refused = refusedCharacters(secretName, SECRET_NAME_CHARACTER);
+  if (refused) {
+    throw new Error(`${owner}: secretName may contain only ASCII letters, digits and /_+=.@- (Secrets Manager's rule); got ${quoted(secretName)}, which has ${refused}. ` +
+      'Replace those characters, or leave secretName unset to derive one from the construct path');
+  }
+  if (/-[A-Za-z0-9]{6}$/.test(secretName)) {
+    Annotations.of(scope).addWarningV2('grafana-credentials:secretNameSuffix',
+      `secretName ${quoted(secretName)} ends in '-' and 6 characters, which Secrets Manager can mistake for the random suffix of an ARN when the secret is looked up by partial ARN. ` +
+      'Consider a name that does not end that way');
+  }
+}
+
+/** Shows a URL with any user name and password replaced by '***'. */
+function withoutUserinfo(value: string): string {
+  return value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, '$1***@');
+}
+
+/**
+ * Parses a workspace URL, at synth and at run time: an absolute https URL with
+ * a host, optionally a port and a path, without credentials, query or
+ * fragment. Returns it normalised: lower-case host, no default port, no
+ * trailing '/'. Callers skip unresolved tokens.
+ */
+export function parseWorkspaceUrl(owner: string, value: string): string {
+  const shown = quoted(withoutUserinfo(value));
+  const fix = 'Use the https address of the workspace, e.g. https://g-0123456789.grafana-workspace.us-east-1.amazonaws.com, ' +
+    'or leave workspaceUrl unset to use the endpoint DescribeWorkspace returns';
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  // The WHATWG parser forgives 'https:host', 'https:///host', backslashes and surrounding or embedded
+  // whitespace; a workspace URL should not need forgiving.
+  if (!url || url.protocol !== 'https:' || !url.hostname || !/^https:\/\/[^/\\]/i.test(value) || value.includes('\\')) {
+    throw new Error(`${owner}: workspaceUrl must be an absolute https URL with a host, as https://host[:port][/path]; got ${shown}. ${fix}`);
+  }
+  if (/\s/.test(value) || CONTROL_CHARACTER.test(value)) {
+    throw new Error(`${owner}: workspaceUrl must not contain whitespace or control characters; got ${shown}. ${fix}`);
+  }
+  if (url.username || url.password) {
+    throw new Error(`${owner}: workspaceUrl must not carry credentials: rotation authenticates with the credential it verifies; got ${shown}. Remove the user name and password`);
+  }
+  if (value.includes('?') || value.includes('#')) {
+    throw new Error(`${owner}: workspaceUrl must not have a query or fragment: rotation appends /api/org to it; got ${shown}. Remove everything from the '?' or '#'`);
+  }
+  return `https://${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+interface NameClaim {
+  readonly owner: string;
+  readonly stack: string;
+  /** Undefined when the stack is environment-agnostic: it may deploy to any account or region. */
+  readonly account?: string;
+  readonly region?: string;
+}
+
+/** Names in use, per construct tree: one registry per App, so two apps never see each other's names. */
+const claimsByRoot = new WeakMap<IConstruct, Map<string, NameClaim[]>>();
+
+export interface UniqueName {
+  /** The construct that uses the name, e.g. `WorkspaceApiKey Stack/Key`. */
+  readonly owner: string;
+  /** The property that sets the name. */
+  readonly prop: string;
+  readonly name: string;
+  /** Where the name must be unique, as a key: equal keys are the same place. Token strings are stable per construct. */
+  readonly within: string;
+  /** Where the name must be unique, in words, e.g. ` in workspace g-0123456789`. */
+  readonly withinText: string;
+  /** Why two of them cannot share it. */
+  readonly reason: string;
+}
+
+/**
+ * Claims a name that must be unique within one place (an account and
+ * region, a workspace, a service account) across the whole app of `scope`,
+ * and throws if another construct holds it where both can deploy. Two stacks
+ * collide unless their resolved accounts or regions differ: an
+ * environment-agnostic stack may deploy anywhere. A token name is not claimed.
+ */
+export function claimUniqueName(scope: IConstruct, claim: UniqueName): void {
+  if (Token.isUnresolved(claim.name)) return;
+  const stack = Stack.of(scope);
+  const resolved = (value: string) => (Token.isUnresolved(value) ? undefined : value);
+  const mine: NameClaim = { owner: claim.owner, stack: stack.node.path, account: resolved(stack.account), region: resolved(stack.region) };
+  const root = scope.node.root;
+  const claims = claimsByRoot.get(root) ?? new Map<string, NameClaim[]>();
+  claimsByRoot.set(root, claims);
+  const key = `${claim.prop}\u0000${claim.within}\u0000${claim.name}`;
+  const holders = claims.get(key) ?? [];
+  const overlaps = (a?: string, b?: string) => a === undefined || b === undefined || a === b;
+  const other = holders.find((h) => overlaps(h.account, mine.account) && overlaps(h.region, mine.region));
+  if (other) {
+    const where = (c: NameClaim) => (c.account && c.region ? `${c.account}/${c.region}`
+      : c.account ? `any region of ${c.account}` : c.region ? `${c.region} in any account` : 'any account and region');
+    const environments = other.stack === mine.stack ? ''
+      : ` (stack ${mine.stack} deploys to ${where(mine)}, stack ${other.stack} to ${where(other)})`;
+    throw new Error(`${claim.owner}: ${claim.prop} ${quoted(claim.name)} is already used by ${other.owner}${claim.withinText}${environments}: ${claim.reason}. ` +
+      `Give one of them another ${claim.prop}, or leave ${claim.prop} unset to derive one from the construct path`);
+  }
+  claims.set(key, [...holders, mine]);
+}
+
+/**
+ * An API key on a workspace of this app that runs Grafana 11 or later would
+ * fail to deploy: those versions have no API keys. The workspace's props are
+ * mutable, so this is checked at synth, not in the constructor. A workspace
+ * id that is not a reference to a CfnWorkspace, or a version that is a token
+ * or unset, is not checked.
+ */
+export function refuseApiKeyOnGrafana11(scope: IConstruct, owner: string, workspaceId: string): void {
+  if (!Token.isUnresolved(workspaceId)) return;
+  const reference = Tokenization.reverse(workspaceId, { failConcat: false });
+  const workspace = Reference.isReference(reference) ? reference.target : undefined;
+  if (!workspace || !grafana.CfnWorkspace.isCfnWorkspace(workspace)) return;
+  scope.node.addValidation({
+    validate: () => {
+      const version = workspace.grafanaVersion;
+      if (version === undefined || Token.isUnresolved(version) || !(Number(version.split('.')[0]) >= 11)) return [];
+      return [`${owner}: workspaceId refers to ${workspace.node.path}, whose grafanaVersion is ${quoted(version)}: Grafana 11 and later have no API keys, so the deployment would fail. ` +
+        'Use a WorkspaceServiceAccount and its WorkspaceServiceAccountToken (addToken) instead of WorkspaceApiKey, or a grafanaVersion before 11'];
+    },
+  });
 }
 
 export interface RotationSchedule {
