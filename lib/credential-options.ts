@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 
 /** Options every credential construct shares: its lifetime, its secret and its rotation. */
 export interface CredentialOptions {
@@ -59,4 +60,16 @@ export interface CredentialOptions {
    * @default true
    */
   readonly verifyRotatedKey?: boolean;
+
+  /**
+   * How long the log group of the function that serves this credential keeps
+   * its logs. The log group is deleted with the stack. Credentials of one stack
+   * with different retentions are served by different functions, one per
+   * retention. CloudFormation cannot move a deployed credential to another
+   * function (a custom resource's ServiceToken cannot change), so choose the
+   * retention when the credential is created: changing it later fails the
+   * stack update, which rolls back without harm.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
 }

@@ -37,8 +37,8 @@ export interface ManagedCredential {
  */
 export function createManagedCredential(scope: Construct, options: ManagedCredentialOptions): ManagedCredential {
   {
-    const handler = CredentialHandler.of(scope);
-    const { secretName: givenSecretName, encryptionKey, removalPolicy, workspaceUrl, rotateAfter } = options.options;
+    const { secretName: givenSecretName, encryptionKey, removalPolicy, workspaceUrl, rotateAfter, logRetention } = options.options;
+    const handler = CredentialHandler.of(scope, { logRetention });
     const rotate = options.options.rotate ?? true;
     const verifyRotatedKey = options.options.verifyRotatedKey ?? true;
     const schedule = rotate ? scheduleFor(options.owner, options.secondsToLive, rotateAfter) : undefined;
@@ -57,8 +57,8 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
     if (workspaceUrl) cfnSecret.tags.setTag(SECRET_TAGS.workspaceUrl, workspaceUrl);
     if (!verifyRotatedKey) cfnSecret.tags.setTag(SECRET_TAGS.verifyRotatedKey, 'false');
 
-    handler.grantWorkspace(options.workspaceId, options.grafanaActions);
-    handler.grantSecret(givenSecretName === undefined ? handler.secretNamePrefix : givenSecretName, encryptionKey);
+    handler.grantWorkspace(options.workspaceId, options.grafanaActions, options.owner);
+    handler.grantSecret(givenSecretName === undefined ? handler.secretNamePrefix : givenSecretName, encryptionKey, options.owner);
 
     const resource = new CustomResource(scope, 'Resource', {
       serviceToken: handler.function.functionArn,
@@ -79,7 +79,7 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
 
     let rotationSchedule: secretsmanager.CfnRotationSchedule | undefined;
     if (schedule) {
-      const permission = handler.allowRotation();
+      const permission = handler.allowRotation(secretName, options.owner);
       rotationSchedule = new secretsmanager.CfnRotationSchedule(scope, 'RotationSchedule', {
         secretId: secret.secretArn,
         rotationLambdaArn: handler.function.functionArn,
