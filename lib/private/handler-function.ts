@@ -64,10 +64,8 @@ export function handlerOptionsKey(options: HandlerOptions): string {
   return createHash('sha256').update(canonical).digest('hex').slice(0, 8).toUpperCase();
 }
 
-/** A KMS statement as aws-cdk-lib's Key.grant writes it, without the key's ARN. */
-const KMS_STATEMENT_CHARS = JSON.stringify({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Effect: 'Allow', Resource: '' }).length + 1;
-/** The longest ARN of a KMS key: `arn:<partition>:kms:<region>:<account>:key/<36-character id>`. */
-const KEY_ARN_CHARS = 'arn:aws-us-gov:kms:us-isof-south-1:123456789012:key/'.length + 36;
+/** What Secrets Manager asks of the caller with a customer-managed key: GenerateDataKey to write a version, Decrypt to read one. */
+const KEY_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'];
 
 /**
  * The function that serves every credential of a stack with the same handler
@@ -104,6 +102,7 @@ export class CredentialHandler extends Construct {
   private readonly rotation: RotationScope;
   private readonly workspaceGrant: GrantKind;
   private readonly secretGrant: GrantKind;
+  private readonly keyGrant: GrantKind = { sid: 'CredentialKeys', actions: () => KEY_ACTIONS, allActions: KEY_ACTIONS };
 
   private constructor(scope: Stack, id: string, key: string, options: HandlerOptions) {
     super(scope, id);
@@ -167,12 +166,14 @@ export class CredentialHandler extends Construct {
       `${owner}: secretName '${name}': ${detail}. Use default secret names (one statement covers all of them, however many), or split the credentials over more stacks`));
     if (encryptionKey && !this.keys.has(encryptionKey)) {
       this.keys.add(encryptionKey);
-      // Key.grant writes its statement into the inline policy; count it there.
-      this.policy.reserveInline(KMS_STATEMENT_CHARS + longestResolvedLength(this, encryptionKey.keyArn, KEY_ARN_CHARS), (detail) => new Error(
-        `${owner}: encryptionKey: ${detail} with ${this.keys.size} customer-managed keys. Encrypt the credential secrets of a stack with fewer keys, or split them over more stacks`));
-      // What Secrets Manager asks of the caller with a customer-managed key: GenerateDataKey to
-      // write a version, Decrypt to read one. Named actions, no `kms:*Encrypt*` wildcards.
-      encryptionKey.grant(this.function, 'kms:Decrypt', 'kms:GenerateDataKey');
+      // Key.grant decides whether the key's policy needs a statement too; the role's statement goes
+      // through the same sizing as the others. A key ARN that is a token is sized as
+      // `arn:<partition>:kms:<region>:<account>:key/` and a 36-character key id.
+      const tokenKeyArn = longestResolvedLength(this, `arn:${Aws.PARTITION}:kms:${Aws.REGION}:${Aws.ACCOUNT_ID}:key/`, 0) + 36;
+      const grantee = this.policy.granteeFor(this.keyGrant, (arn) => longestResolvedLength(this, arn, tokenKeyArn), (detail) => new Error(
+        `${owner}: encryptionKey: ${detail}. Encrypt the credential secrets of a stack with fewer keys, use default secret names, or split the credentials over more stacks`));
+      // Named actions, no `kms:*Encrypt*` wildcards.
+      encryptionKey.grant(grantee, ...KEY_ACTIONS);
     }
   }
 

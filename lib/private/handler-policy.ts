@@ -25,7 +25,7 @@ export const IAM_ROLE_LIMITS = {
   managedPoliciesPerRole: 10,
 } as const;
 
-/** Room kept free in the inline policy: for statements others add to the role (KMS grants) and for the document's own braces. */
+/** Room kept free in the inline policy: for statements that reach the role some other way, and for the document's own braces. */
 const INLINE_RESERVE = 1_024;
 /** Room kept free in each managed policy for its braces and version. */
 const MANAGED_RESERVE = 128;
@@ -110,15 +110,6 @@ export class HandlerPolicy {
     return this.buckets.length - 1;
   }
 
-  /** Counts a statement someone else adds to the inline policy (a KMS grant) against its budget. */
-  reserveInline(statementChars: number, fail: (detail: string) => Error): void {
-    const inline = this.buckets[0];
-    if (inline.size + statementChars > IAM_ROLE_LIMITS.inlineChars - MANAGED_RESERVE) {
-      throw fail(`the handler's inline IAM policy would pass IAM's ${IAM_ROLE_LIMITS.inlineChars.toLocaleString('en-US')}-character limit (about ${(inline.size + statementChars).toLocaleString('en-US')} characters at the longest)`);
-    }
-    inline.size += statementChars;
-  }
-
   /**
    * Grants the kind's actions on one resource ARN (or ARN pattern), sized at
    * `arnChars` characters at the longest. A resource granted before is a no-op.
@@ -143,6 +134,31 @@ export class HandlerPolicy {
     this.granted.add(`${kind.sid} ${arn}`);
     const reason = kind.wildcardReason?.(arn);
     if (reason) this.acknowledge(bucket.holder(), `AwsSolutions-IAM5[Resource::${nagForm(this.role, arn)}]`, reason);
+  }
+
+  /**
+   * The role, as a grantee for another construct's grant method (Key.grant):
+   * statements that grant exactly the kind's actions are sized and placed like
+   * the kind's own grants; any other statement goes to the inline policy as is.
+   */
+  granteeFor(kind: GrantKind, sizeOf: (arn: string) => number, fail: (detail: string) => Error): iam.IPrincipal {
+    const role = this.role;
+    const place = (statement: iam.PolicyStatement): iam.AddToPrincipalPolicyResult => {
+      const json = statement.toStatementJson();
+      const actions = [json.Action].flat().sort();
+      const plain = json.Effect === 'Allow' && !json.Condition && !json.Principal && !json.NotPrincipal && !json.NotAction && !json.NotResource
+        && JSON.stringify(actions) === JSON.stringify([...kind.allActions].sort());
+      if (!plain) return role.addToPrincipalPolicy(statement);
+      for (const arn of statement.resources) this.grant(kind, arn, sizeOf(arn), fail);
+      return { statementAdded: true, policyDependable: role };
+    };
+    return {
+      get grantPrincipal() { return this; },
+      assumeRoleAction: role.assumeRoleAction,
+      get policyFragment() { return role.policyFragment; },
+      principalAccount: role.principalAccount,
+      addToPrincipalPolicy: place,
+    } as iam.IPrincipal;
   }
 
   private bucketFor(kind: GrantKind, itemChars: number, fail: (detail: string) => Error): Bucket {

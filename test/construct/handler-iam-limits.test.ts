@@ -99,6 +99,19 @@ describe('150 credentials fit IAM', () => {
     expect(cr.DependsOn).toEqual(expect.arrayContaining(managed));
   });
 
+  test('150 credentials each with its own customer-managed key: the key grants are sized and placed like the others', () => {
+    const keyArn = (i: number) => `arn:aws:kms:eu-west-1:111111111111:key/0000${String(i).padStart(4, '0')}-1111-2222-3333-444455556666`;
+    const template = synth((stack) => {
+      for (let i = 0; i < 150; i++) {
+        new WorkspaceApiKey(stack, `Key${i}`, { workspaceId: ws(i), encryptionKey: kms.Key.fromKeyArn(stack, `Cmk${i}`, keyArn(i)) });
+      }
+    });
+    for (const pseudo of [LONGEST_PSEUDO, COMMERCIAL_PSEUDO]) expect(iamLimitViolations(rolePolicySizes(template, pseudo))).toEqual([]);
+    const granted = grantedResources(template);
+    expect(granted.CredentialKeys).toHaveLength(150);
+    expect(granted.CredentialKeys.sort()).toEqual(Array.from({ length: 150 }, (_, i) => keyArn(i)).sort());
+  });
+
   test('beyond what the role holds, synthesis fails naming the count and the way out', () => {
     const make = () => synth((stack) => {
       for (let i = 0; i < 150; i++) {

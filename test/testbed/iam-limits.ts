@@ -64,6 +64,7 @@ function refOf(name: string, template: Json, pseudo: PseudoParameters): string {
   }
   const resource = template.Resources?.[name];
   if (resource?.Type === 'AWS::KMS::Key') return KEY_ID;
+  if (resource?.Type === 'AWS::SecretsManager::Secret') return `arn:${pseudo.partition}:secretsmanager:${pseudo.region}:${pseudo.account}:secret:${name}-AbCdEf`;
   const parameter = template.Parameters?.[name];
   if (parameter) return String(parameter.Default ?? 'p'.repeat(64));
   if (resource) return name;
