@@ -169,7 +169,7 @@ export class HandlerPolicy {
       const total = this.buckets.reduce((n, b) => n + b.size, 0);
       throw fail(`the handler's IAM grants no longer fit IAM's limits for one role: ${this.granted.size} resources take about ${total.toLocaleString('en-US')} characters at the longest, ` +
         `filling its inline policy (${IAM_ROLE_LIMITS.inlineChars.toLocaleString('en-US')} characters) and ${this.maxManagedPolicies} managed policies of ${IAM_ROLE_LIMITS.managedPolicyChars.toLocaleString('en-US')} ` +
-        `(a role takes ${IAM_ROLE_LIMITS.managedPoliciesPerRole}, one is AWSLambdaBasicExecutionRole)`);
+        `(a role takes ${IAM_ROLE_LIMITS.managedPoliciesPerRole}; the others are AWS-managed: AWSLambdaBasicExecutionRole)`);
     }
     const index = this.buckets.length;
     const policy = new iam.ManagedPolicy(this.role, `GrantsPart${index + 1}`, {
