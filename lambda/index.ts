@@ -9,6 +9,7 @@ import { CfnAnswer, sendAnswer } from './cfn-response';
 import { issuerFor } from './issuers';
 import { EngineDeps, FAILED_CREATE_ID, handleCredentialEvent, MintJournal, Outcome } from './lifecycle';
 import { describeError, log } from './log';
+import { assertManagedSecret } from './managed-secrets';
 import { handleRotationEvent, isRotationEvent } from './rotation';
 import { SecretStore } from './secret-store';
 import { handleServiceAccountEvent } from './service-account';
@@ -31,6 +32,7 @@ function isCloudFormationEvent(event: unknown): event is CloudFormationCustomRes
 export async function handler(event: unknown, context: Context): Promise<void> {
   if (isRotationEvent(event)) {
     log('info', 'rotation event', { step: event.Step, secretArn: event.SecretId, versionId: event.ClientRequestToken });
+    assertManagedSecret(event.SecretId, event.Step);
     return handleRotationEvent(event, engineDeps(new MintJournal()));
   }
   if (isCloudFormationEvent(event)) return handleCloudFormation(event, context);

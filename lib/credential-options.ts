@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 
 /** Options every credential construct shares: its lifetime, its secret and its rotation. */
 export interface CredentialOptions {
@@ -69,4 +70,13 @@ export interface CredentialOptions {
    * @default true
    */
   readonly verifyRotatedKey?: boolean;
+
+  /**
+   * How long the handler's log group keeps its logs. The stack's credentials
+   * share one handler and one log group, deleted with the stack; it keeps logs
+   * for the longest retention any of them asks for (a credential asking for
+   * less gets a synth warning). Changing it changes only the log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
 }

@@ -91,7 +91,7 @@ export class WorkspaceServiceAccount extends Resource implements IWorkspaceServi
     });
 
     const handler = CredentialHandler.of(this);
-    handler.grantWorkspace(props.workspaceId, GRAFANA_ACTIONS.serviceAccount);
+    handler.grantWorkspace(props.workspaceId, GRAFANA_ACTIONS.serviceAccount, owner);
     const resource = new CustomResource(this, 'Resource', {
       serviceToken: handler.function.functionArn,
       resourceType: RESOURCE_TYPES.serviceAccount,

@@ -83,3 +83,23 @@ export const LIMITS = {
 export const WORKSPACE_ID_PATTERN = /^g-[0-9a-f]{10}$/;
 
 export const GRAFANA_ROLES = ['ADMIN', 'EDITOR', 'VIEWER'] as const;
+
+/**
+ * Environment variable of the handler listing the secrets it may rotate; it
+ * refuses a rotation event for any other. JSON of ManagedSecretsList.
+ */
+export const MANAGED_SECRETS_ENV = 'GRAFANA_CREDENTIALS_MANAGED_SECRETS';
+
+/** The secrets a handler rotates, as the construct writes them into MANAGED_SECRETS_ENV. */
+export interface ManagedSecretsList {
+  /** `arn:<partition>:secretsmanager:<region>:<account>:secret:`; every managed secret's ARN starts with it. */
+  readonly arnPrefix: string;
+  /** Name prefixes: every secret whose name starts with one is managed (the stack's default names). */
+  readonly prefixes: readonly string[];
+  /**
+   * Exact names, grouped by their path up to and including the last '/'
+   * (`""` for names without one): `{"team/grafana/": ["dashboards"]}`. The
+   * ARN of such a secret is the name, '-' and 6 characters Secrets Manager adds.
+   */
+  readonly names: Readonly<Record<string, readonly string[]>>;
+}

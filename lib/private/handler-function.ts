@@ -1,11 +1,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Aws, CfnResource, Duration, Lazy, Names, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, Lazy, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { Construct } from 'constructs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct, IDependable } from 'constructs';
 import { HANDLER_ENV } from './contract';
+import { acknowledgeFinding, GrantKind, HandlerPolicy, longestResolvedLength } from './handler-policy';
+import { RotationScope } from './rotation-scope';
 
 /** Where the prebuilt handler bundle lives, from the compiled package or from sources under test. */
 function handlerAssetDir(): string {
@@ -27,6 +30,8 @@ export const GRAFANA_ACTIONS = {
   ],
 } as const;
 
+const ALL_GRAFANA_ACTIONS = [...new Set(Object.values(GRAFANA_ACTIONS).flat())].sort();
+
 const SECRET_ACTIONS = [
   'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue',
   'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage',
@@ -35,36 +40,58 @@ const SECRET_ACTIONS = [
 /** The timeout of the singleton function; its guard answers CloudFormation before it. */
 export const HANDLER_TIMEOUT = Duration.minutes(2);
 
+/** How long the handler's logs are kept unless a credential asks otherwise. */
+export const DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
+
+/** What Secrets Manager asks of the caller with a customer-managed key: GenerateDataKey to write a version, Decrypt to read one. */
+const KEY_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'];
+
 /**
  * The one function per stack that serves every credential in it, for both
- * CloudFormation events and Secrets Manager rotation. Its role policy is kept
- * small however many credentials there are: one statement for the Grafana
- * workspaces (by ARN) and one for the secrets (by the stack's name prefix),
- * so 150 credentials fit IAM's inline policy size limit.
+ * CloudFormation events and Secrets Manager rotation.
+ *
+ * Its role policy stays within IAM's limits at 150 credentials: one statement
+ * for the Grafana workspaces (by ARN), one for the secrets (the stack's
+ * default-name prefix, plus each explicitly named secret); what the inline
+ * policy cannot hold goes into additional managed policies (see
+ * HandlerPolicy). Secrets Manager may invoke it only for the secrets it
+ * manages, and it checks each rotation event against that list (see
+ * RotationScope). Its log group keeps logs for the longest `logRetention` its
+ * credentials ask for, and is deleted with the stack.
  */
 export class CredentialHandler extends Construct {
   static readonly ID = 'GrafanaCredentialsHandler';
 
-  /** The stack's singleton, created on first use. */
+  /**
+   * The stack's singleton, created on first use. Options that only configure
+   * the function (such as log retention) must never pick another function: a
+   * deployed custom resource's ServiceToken cannot change.
+   */
   static of(scope: Construct): CredentialHandler {
     const stack = Stack.of(scope);
     return (stack.node.tryFindChild(CredentialHandler.ID) as CredentialHandler | undefined) ?? new CredentialHandler(stack, CredentialHandler.ID);
   }
 
   readonly function: lambda.Function;
-  /** Prefix of the default secret names in this stack; one IAM statement covers them all. */
+  readonly logGroup: logs.LogGroup;
+  /** Prefix of the default secret names of this handler's credentials; one IAM statement covers them all. */
   readonly secretNamePrefix: string;
 
   private readonly grafanaActions = new Set<string>();
-  private readonly workspaceArns = new Set<string>();
-  private readonly secretArnPatterns = new Set<string>();
   private readonly keys = new Set<kms.IKey>();
   private readonly verifyUrls = new Set<string>();
-  private rotationPermission?: lambda.CfnPermission;
+  private readonly retentions: Array<{ readonly asked: logs.RetentionDays; readonly scope: Construct; readonly owner: string }> = [];
+  private readonly policy: HandlerPolicy;
+  private readonly rotation: RotationScope;
+  private readonly workspaceGrant: GrantKind;
+  private readonly secretGrant: GrantKind;
+  private readonly keyGrant: GrantKind = { sid: 'CredentialKeys', actions: () => KEY_ACTIONS, allActions: KEY_ACTIONS };
 
   private constructor(scope: Stack, id: string) {
     super(scope, id);
     this.secretNamePrefix = `grafana-credentials/${Names.uniqueResourceName(scope, { maxLength: 100, separator: '-' })}/`;
+    this.logGroup = new logs.LogGroup(this, 'Logs', { removalPolicy: RemovalPolicy.DESTROY });
+    (this.logGroup.node.defaultChild as logs.CfnLogGroup).retentionInDays = Lazy.number({ produce: () => this.retentionDays() });
     this.function = new lambda.Function(this, 'Function', {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -72,27 +99,64 @@ export class CredentialHandler extends Construct {
       code: lambda.Code.fromAsset(handlerAssetDir()),
       timeout: HANDLER_TIMEOUT,
       memorySize: 256,
+      logGroup: this.logGroup,
       description: 'Issues, rotates and revokes Amazon Managed Grafana credentials kept in Secrets Manager (cdk-grafana-credentials)',
     });
     this.function.addEnvironment(HANDLER_ENV.verifyUrls, Lazy.string({ produce: () => Stack.of(this).toJsonString([...this.verifyUrls].sort()) }));
-    this.function.addToRolePolicy(new iam.PolicyStatement({
-      sid: 'GrafanaWorkspaces',
-      actions: Lazy.list({ produce: () => [...this.grafanaActions].sort() }),
-      resources: Lazy.list({ produce: () => [...this.workspaceArns] }),
-    }));
-    this.acknowledge(this.function.role!, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    const role = this.function.role as iam.Role;
+    acknowledgeFinding(role, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs, the standard for Lambda functions.');
-    this.function.addToRolePolicy(new iam.PolicyStatement({
+    // The role CDK makes for a function holds AWSLambdaBasicExecutionRole; the rest of IAM's 10 managed policies are ours.
+    this.policy = new HandlerPolicy(role, 1, acknowledgeFinding);
+    this.rotation = new RotationScope(this, this.function, this.secretNamePrefix);
+    this.workspaceGrant = {
+      sid: 'GrafanaWorkspaces',
+      actions: () => [...this.grafanaActions].sort(),
+      allActions: ALL_GRAFANA_ACTIONS,
+    };
+    this.secretGrant = {
       sid: 'CredentialSecrets',
-      actions: SECRET_ACTIONS,
-      resources: Lazy.list({ produce: () => [...this.secretArnPatterns] }),
-    }));
+      actions: () => SECRET_ACTIONS,
+      allActions: SECRET_ACTIONS,
+      wildcardReason: (arn) => (arn.endsWith('-??????')
+        ? 'Secrets Manager appends 6 random characters to a secret name in its ARN; this matches exactly the one secret so named.'
+        : "A name prefix covering only this stack's credential secrets (the library names them so); one statement instead of one per secret keeps the policy within IAM's size limit at 150 credentials."),
+    };
   }
 
   /** Allows the handler the given Grafana actions on one workspace. */
-  grantWorkspace(workspaceId: string, actions: readonly string[]): void {
+  grantWorkspace(workspaceId: string, actions: readonly string[], owner = this.node.path): void {
     actions.forEach((action) => this.grafanaActions.add(action));
-    this.workspaceArns.add(`arn:${Aws.PARTITION}:grafana:${Aws.REGION}:${Aws.ACCOUNT_ID}:/workspaces/${workspaceId}`);
+    const prefix = `arn:${Aws.PARTITION}:grafana:${Aws.REGION}:${Aws.ACCOUNT_ID}:/workspaces/`;
+    // A workspace id is always 'g-' and 10 hex digits, also when it is a token.
+    const chars = longestResolvedLength(this, prefix, 0) + 12;
+    this.policy.grant(this.workspaceGrant, `${prefix}${workspaceId}`, chars, (detail) => new Error(
+      `${owner}: workspaceId '${workspaceId}': ${detail}. Split the credentials over more stacks, or use default secret names to leave more room for workspaces`));
+  }
+
+  /**
+   * Asks the log group to keep logs at least `retention`. The function is
+   * shared, so the longest retention asked for wins; a credential asking for
+   * less gets a synth warning saying so.
+   */
+  requestLogRetention(retention: logs.RetentionDays | undefined, scope: Construct, owner: string): void {
+    const asked = retention ?? DEFAULT_LOG_RETENTION;
+    const before = this.longestRetention();
+    this.retentions.push({ asked, scope, owner });
+    const longest = this.longestRetention()!;
+    const warn = (r: { asked: logs.RetentionDays; scope: Construct; owner: string }) => Annotations.of(r.scope).addWarningV2('grafana-credentials:logRetention',
+      `${r.owner} asks for logRetention of ${r.asked} days, but the stack's one handler keeps its logs ${longest === logs.RetentionDays.INFINITE ? 'forever' : `${longest} days`}, the longest any credential of the stack asks for`);
+    if (asked < longest) warn(this.retentions[this.retentions.length - 1]);
+    else if (before !== undefined && longest > before) this.retentions.filter((r) => r.asked < longest && r.asked >= before).forEach(warn);
+  }
+
+  private longestRetention(): logs.RetentionDays | undefined {
+    return this.retentions.length ? Math.max(...this.retentions.map((r) => r.asked)) : undefined;
+  }
+
+  private retentionDays(): number | undefined {
+    const days = this.longestRetention() ?? DEFAULT_LOG_RETENTION;
+    return days === logs.RetentionDays.INFINITE ? undefined : days;
   }
 
   /** Names a URL where rotation may verify a new credential (a construct's `workspaceUrl`). */
@@ -104,54 +168,31 @@ export class CredentialHandler extends Construct {
    * Allows the handler to read and write one credential secret. A secret named
    * under `secretNamePrefix` is covered by the shared prefix statement.
    */
-  grantSecret(secretName: string | undefined, encryptionKey?: kms.IKey): void {
+  grantSecret(secretName: string | undefined, encryptionKey?: kms.IKey, owner = this.node.path): void {
     const name = secretName ?? this.secretNamePrefix;
-    const pattern = name === this.secretNamePrefix || name.startsWith(this.secretNamePrefix)
-      ? `${this.secretNamePrefix}*`
-      : `${name}-??????`;
+    const pattern = name.startsWith(this.secretNamePrefix) ? `${this.secretNamePrefix}*` : `${name}-??????`;
     const arn = `arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:${pattern}`;
-    if (!this.secretArnPatterns.has(arn)) {
-      this.secretArnPatterns.add(arn);
-      this.acknowledge(this.function.role!, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${pattern}]`,
-        pattern.endsWith('-??????')
-          ? 'Secrets Manager appends 6 random characters to a secret name in its ARN; this matches exactly the one secret so named.'
-          : "A name prefix covering only this stack's credential secrets (the library names them so); one statement instead of one per secret keeps the policy within IAM's size limit at 150 credentials.");
-    }
+    this.policy.grant(this.secretGrant, arn, longestResolvedLength(this, arn, 512), (detail) => new Error(
+      `${owner}: secretName '${name}': ${detail}. Use default secret names (one statement covers all of them, however many), or split the credentials over more stacks`));
     if (encryptionKey && !this.keys.has(encryptionKey)) {
       this.keys.add(encryptionKey);
-      // What Secrets Manager asks of the caller with a customer-managed key: GenerateDataKey to
-      // write a version, Decrypt to read one. Named actions, no `kms:*Encrypt*` wildcards.
-      encryptionKey.grant(this.function, 'kms:Decrypt', 'kms:GenerateDataKey');
+      // Key.grant decides whether the key's policy needs a statement too; the role's statement goes
+      // through the same sizing as the others. A key ARN that is a token is sized as
+      // `arn:<partition>:kms:<region>:<account>:key/` and a 36-character key id.
+      const tokenKeyArn = longestResolvedLength(this, `arn:${Aws.PARTITION}:kms:${Aws.REGION}:${Aws.ACCOUNT_ID}:key/`, 0) + 36;
+      const grantee = this.policy.granteeFor(this.keyGrant, (arn) => longestResolvedLength(this, arn, tokenKeyArn), (detail) => new Error(
+        `${owner}: encryptionKey: ${detail}. Encrypt the credential secrets of a stack with fewer keys, use default secret names, or split the credentials over more stacks`));
+      // Named actions, no `kms:*Encrypt*` wildcards.
+      encryptionKey.grant(grantee, ...KEY_ACTIONS);
     }
   }
 
   /**
-   * Records a reviewed cdk-nag finding on one construct: through CDK's
-   * Validations (cdk-nag 3) and as `cdk_nag` metadata (cdk-nag 2).
+   * Lets Secrets Manager invoke the handler to rotate the secret of this name,
+   * and no other secret; returns what its rotation schedule must wait for.
    */
-  private acknowledge(scope: Construct, finding: string, reason: string): void {
-    try {
-      Validations.of(scope).acknowledge({ id: `AwsSolutions::${finding}`, reason });
-    } catch {
-      // aws-cdk-lib before 2.27x refuses '::' inside a finding id (IAM ARNs have it): acknowledge the rule on this role only.
-      Validations.of(scope).acknowledge({ id: `AwsSolutions::${finding.split('[')[0]}`, reason: `${reason} (finding: ${finding})` });
-    }
-    const resources = [scope, ...scope.node.findAll()].filter((c): c is CfnResource => CfnResource.isCfnResource(c));
-    for (const resource of resources) {
-      const existing = resource.getMetadata('cdk_nag')?.rules_to_suppress ?? [];
-      const [id, appliesTo] = finding.match(/^([^[]+)(?:\[(.*)\])?$/)!.slice(1);
-      resource.addMetadata('cdk_nag', { rules_to_suppress: [...existing, { id, reason, ...(appliesTo ? { applies_to: [appliesTo] } : {}) }] });
-    }
-  }
-
-  /** Lets Secrets Manager in this account invoke the handler for rotation; one permission per stack. */
-  allowRotation(): lambda.CfnPermission {
-    this.rotationPermission ??= new lambda.CfnPermission(this, 'SecretsManagerInvoke', {
-      action: 'lambda:InvokeFunction',
-      functionName: this.function.functionArn,
-      principal: 'secretsmanager.amazonaws.com',
-      sourceAccount: Aws.ACCOUNT_ID,
-    });
-    return this.rotationPermission;
+  allowRotation(secretName: string, owner = this.node.path): IDependable {
+    return this.rotation.allow(secretName, (detail) => new Error(
+      `${owner}: secretName '${secretName}': ${detail}. Use default secret names (one entry covers all of them), give named secrets shared paths (team/grafana/<name>), or split the credentials over more stacks`));
   }
 }

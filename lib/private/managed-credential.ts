@@ -37,8 +37,9 @@ export interface ManagedCredential {
  */
 export function createManagedCredential(scope: Construct, options: ManagedCredentialOptions): ManagedCredential {
   {
+    const { secretName: givenSecretName, encryptionKey, removalPolicy, workspaceUrl, rotateAfter, logRetention } = options.options;
     const handler = CredentialHandler.of(scope);
-    const { secretName: givenSecretName, encryptionKey, removalPolicy, workspaceUrl, rotateAfter } = options.options;
+    handler.requestLogRetention(logRetention, scope, options.owner);
     const rotate = options.options.rotate ?? true;
     const verifyRotatedKey = options.options.verifyRotatedKey ?? true;
     const schedule = rotate ? scheduleFor(options.owner, options.secondsToLive, rotateAfter) : undefined;
@@ -64,10 +65,10 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
     // An empty secret: the handler writes its first version. A generated placeholder would only be noise.
     cfnSecret.addPropertyDeletionOverride('GenerateSecretString');
 
-    handler.grantWorkspace(options.workspaceId, options.grafanaActions);
+    handler.grantWorkspace(options.workspaceId, options.grafanaActions, options.owner);
     // Where rotation may send a token is the template's to say: never a tag or the secret's value.
     if (verifyUrl) handler.allowVerifyUrl(verifyUrl);
-    handler.grantSecret(givenSecretName === undefined ? handler.secretNamePrefix : givenSecretName, encryptionKey);
+    handler.grantSecret(givenSecretName === undefined ? handler.secretNamePrefix : givenSecretName, encryptionKey, options.owner);
 
     const resource = new CustomResource(scope, 'Resource', {
       serviceToken: handler.function.functionArn,
@@ -90,7 +91,7 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
 
     let rotationSchedule: secretsmanager.CfnRotationSchedule | undefined;
     if (schedule) {
-      const permission = handler.allowRotation();
+      const permission = handler.allowRotation(secretName, options.owner);
       rotationSchedule = new secretsmanager.CfnRotationSchedule(scope, 'RotationSchedule', {
         secretId: secret.secretArn,
         rotationLambdaArn: handler.function.functionArn,

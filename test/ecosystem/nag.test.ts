@@ -66,6 +66,26 @@ test('suppressions are narrow: the handler role only, naming the exact managed p
   expect(holders.every((id) => id.startsWith('GrafanaCredentialsHandlerFunctionServiceRole'))).toBe(true);
 });
 
+test('grants that overflow into managed policies carry their own narrow acknowledgements: no unsuppressed finding', () => {
+  const app = new App();
+  const stack = new Stack(app, 'Overflow');
+  for (let i = 0; i < 80; i++) {
+    new WorkspaceApiKey(stack, `Key${i}`, { workspaceId: `g-${String(i).padStart(10, '0')}`, secretName: `team-${i % 5}/grafana/key-${i}` });
+  }
+  Aspects.of(app).add(new AwsSolutionsChecks());
+  expect(findings(stack)).toEqual([]);
+  const resources = Object.entries<any>(app.synth().getStackByName(stack.stackName).template.Resources);
+  const managed = resources.filter(([, r]) => r.Type === 'AWS::IAM::ManagedPolicy');
+  expect(managed.length).toBeGreaterThan(0);
+  for (const [id, policy] of managed) {
+    expect(id.startsWith('GrafanaCredentialsHandlerFunctionServiceRole')).toBe(true);
+    const suppressed: string[] = policy.Metadata.cdk_nag.rules_to_suppress.flatMap((s: any) => s.applies_to);
+    const secrets = policy.Properties.PolicyDocument.Statement.filter((st: any) => st.Sid === 'CredentialSecrets').flatMap((st: any) => st.Resource);
+    // One acknowledgement per secret pattern the policy holds, and none for a pattern it does not.
+    expect(suppressed).toHaveLength(secrets.length);
+  }
+});
+
 test('rotation turned off is reported (SMG4) on that secret: the library suppresses nothing a user chose', () => {
   const app = new App();
   const stack = new Stack(app, 'NoRotation');

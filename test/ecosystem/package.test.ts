@@ -23,6 +23,32 @@ test('npm pack ships the library, its types and the prebuilt handler, and nothin
   expect(files.filter((f) => /^(test|bench|lambda|examples|dist\/test|dist\/bench|dist\/lambda)\//.test(f))).toEqual([]);
 });
 
+test('no packed .js points at a source map or a source the package does not ship', () => {
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: root, encoding: 'utf8' });
+  const files = new Set<string>(JSON.parse(out)[0].files.map((f: { path: string }) => f.path));
+  const dangling: string[] = [];
+  for (const file of [...files].filter((f) => /^dist\/lib\/.*\.js$/.test(f))) {
+    const text = fs.readFileSync(path.join(root, file), 'utf8');
+    for (const [, url] of text.matchAll(/[#@] sourceMappingURL=(\S+)/g)) {
+      let map: { sources?: string[]; sourceRoot?: string };
+      let mapFile = file;
+      if (url.startsWith('data:')) {
+        map = JSON.parse(Buffer.from(url.slice(url.indexOf(',') + 1), url.includes(';base64,') ? 'base64' : 'utf8').toString('utf8'));
+      } else {
+        mapFile = path.posix.join(path.posix.dirname(file), url);
+        if (!files.has(mapFile)) { dangling.push(`${file} -> ${mapFile}`); continue; }
+        map = JSON.parse(fs.readFileSync(path.join(root, mapFile), 'utf8'));
+      }
+      for (const source of map.sources ?? []) {
+        const shipped = path.posix.normalize(path.posix.join(path.posix.dirname(mapFile), map.sourceRoot ?? '', source));
+        if (!files.has(shipped)) dangling.push(`${file} -> ${shipped}`);
+      }
+    }
+  }
+  // A stack trace or a CDK validation error would otherwise start with a line of a file that is not in node_modules.
+  expect(dangling).toEqual([]);
+});
+
 test('a fresh CDK app synthesizes with the packed tarball, without esbuild or Docker', () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'grafana-credentials-pack-'));
   try {

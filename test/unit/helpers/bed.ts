@@ -8,12 +8,18 @@
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { handler } from '../../../lambda/index';
+import { MANAGED_SECRETS_ENV } from '../../../lib/private/contract';
 import { installFakeAws, World } from './fake-aws';
 import { HttpsWorkspace, startHttpsWorkspace } from './https-workspace';
 
 export const WS = 'g-0a1b2c3d4e';
 export const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:grafana-credentials/Stack/Key-AbCdEf';
 export const PREFIX = 'Stack-Key';
+/** The list of rotated secrets the construct would write into the function's environment: the stack's default names, and one named secret. */
+export const MANAGED_SECRETS = JSON.stringify({
+  arnPrefix: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:', prefixes: ['grafana-credentials/Stack/'], names: { '': ['missing'] },
+});
+process.env[MANAGED_SECRETS_ENV] = MANAGED_SECRETS;
 export const STACK_ID = 'arn:aws:cloudformation:us-east-1:123456789012:stack/Stack/0f1e2d3c-0000-1111-2222-333344445555';
 
 /** Properties as the WorkspaceApiKey construct writes them. */
