@@ -15,7 +15,7 @@ import { log } from '../log';
 import { SecretStore, Stage, versionWithStage } from '../clients/secrets-manager';
 import { Guard } from './guard';
 import { createGeneration, generationOf, nextGeneration, parseOwnLabel, physicalIdOf, SLOTS, versionIdFor } from './ids';
-import { CredentialRecord, Entry, Ledger, ownSlots, sameDefinition } from './ledger';
+import { AbandonedError, CredentialRecord, Entry, Ledger, ownSlots, sameDefinition } from './ledger';
 
 /** Physical id answered by a Create that failed and revoked what it issued: the Delete that follows does nothing. */
 export const FAILED_CREATE_ID = 'grafana-credentials-create-failed';
@@ -140,7 +140,15 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
       await ledger.rewrite(record, versionId);
       issued = { record, versionId };
     }
-    if (currentId === issued.versionId || await ledger.promote(issued.versionId, currentId)) {
+    let promoted: boolean;
+    try {
+      promoted = currentId === issued.versionId || await ledger.promote(issued.versionId, currentId);
+    } catch (err) {
+      // The guard gave up before the move was sent: the key is on the ledger, but revoking it now beats the rollback.
+      if (err instanceof AbandonedError) await ledger.revokeQuietly(definition, issuer.nameOf(issued.record), 'its Update gave up before promoting it');
+      throw err;
+    }
+    if (promoted) {
       log('info', `reissued ${issuer.noun}`, { credentialName: issuer.nameOf(issued.record), replaces: event.PhysicalResourceId, secretArn: props.SecretArn });
       return outcome(issued.record.lifecycle.generation, props.SecretArn);
     }
@@ -175,7 +183,7 @@ async function onDelete(event: CloudFormationCustomResourceDeleteEvent, deps: En
   if (state && !state.deleted && own && !derived && currentGen && currentGen !== own) {
     // CloudFormation's cleanup of a replaced generation: only that one goes.
     const slots = ownSlots(state).get(own) ?? [];
-    await ledger.retire(definition, own, slots, 'CloudFormation replaced it');
+    await ledger.retire(definition, own, slots, 'CloudFormation replaced it', true, state);
     log('info', 'cleaned up the replaced generation', { physicalResourceId: id, secretArn: props.SecretArn });
     return { physicalResourceId: id };
   }

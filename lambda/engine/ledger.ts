@@ -228,10 +228,14 @@ export class Ledger {
    * `unlabel`) removes those labels. A label that has moved meanwhile names the same credential on another
    * version, so it is left there.
    */
-  async retire(definition: Definition, generation: string, slots: readonly LabelledSlot[], why: string, unlabel = true): Promise<void> {
+  async retire(definition: Definition, generation: string, slots: readonly LabelledSlot[], why: string, unlabel = true, state?: SecretState): Promise<void> {
     for (const slot of new Set(slots.map((s) => s.slot))) await this.revokeSlot(definition, generation, slot, why);
     if (!unlabel) return;
-    for (const { label, versionId } of slots) {
+    // AWSPREVIOUS or AWSPENDING on a retired version would point a reader at a revoked credential: they go too.
+    const versions = new Set(slots.map((s) => s.versionId));
+    const aws = [...versions].flatMap((versionId) => (state?.stagesByVersion.get(versionId) ?? [])
+      .filter((label) => label === Stage.PREVIOUS || label === Stage.PENDING).map((label) => ({ label, versionId })));
+    for (const { label, versionId } of [...slots, ...aws]) {
       await this.store.removeStage(this.secretArn, label, versionId).catch((err) => {
         if (!isLabelConflict(err)) throw err;
       });
@@ -250,7 +254,7 @@ export class Ledger {
         log('error', 'an OWN label is on a version this library did not write; left alone', { secretArn: this.secretArn, label: slots[0].label });
         continue;
       }
-      await this.retire(definition, generation, slots, why, unlabel && !state.deleted);
+      await this.retire(definition, generation, slots, why, unlabel && !state.deleted, state);
     }
   }
 

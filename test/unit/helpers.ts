@@ -20,7 +20,7 @@ export function apiKeyRecord(name: string, generation: string, overrides: Partia
     key: `token-of-${name}`,
     expiresAt: overrides.expiresAt ?? new Date(Date.now() + 10 * 86400_000).toISOString(),
     fields: { keyName: name, keyRole: definition.keyRole, workspaceId: WS },
-    lifecycle: { kind: 'amg-api-key', generation, definition, ...extra },
+    lifecycle: { kind: 'amg-api-key', generation, definition, slot: 0, ...extra },
   });
 }
 
