@@ -76,7 +76,7 @@ describe('createSecret', () => {
   });
 
   test('refuses a secret the stack has not written yet', async () => {
-    sm.on(GetSecretValueCommand, { SecretId: SECRET, ...CURRENT }).resolves({ VersionId: 'v0', SecretString: '{"placeholder":"not ours"}' });
+    sm.on(GetSecretValueCommand, { SecretId: SECRET, ...CURRENT }).resolves({ VersionId: 'v0', SecretString: '{"note":"not ours"}' });
     await expect(handleRotationEvent(event('createSecret'), deps())).rejects.toThrow(/Rotation step createSecret of secret .* AWSCURRENT holds no credential written by this library; deploy the stack first/);
   });
 });
