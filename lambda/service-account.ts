@@ -5,21 +5,19 @@
  * CloudFormation deletes the old one at cleanup.
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { ATTRIBUTES, LIMITS } from '../lib/private/contract';
-import { grafanaClient, grafanaSdk, isServiceError } from './clients';
-import { explainGrafanaError, parseRole, parseWorkspaceId, requireString } from './issuers/grafana';
+import { ATTRIBUTES, parseProperties } from '../lib/private/contract';
+import { grafanaClient, grafanaSdk, isServiceError } from './clients/aws';
+import { explainGrafanaError } from './issuers/grafana';
 import { InputError, ServiceError } from './issuers/types';
-import { FAILED_CREATE_ID, Outcome } from './lifecycle';
+import { FAILED_CREATE_ID, Outcome } from './engine/cfn-events';
 import { log } from './log';
 
 interface ServiceAccountSpec { workspaceId: string; name: string; role: string }
 
-function specFrom(props: Readonly<Record<string, unknown>>): ServiceAccountSpec {
-  const name = requireString(props, 'ServiceAccountName');
-  if (name.length > LIMITS.serviceAccountNameMax) {
-    throw new InputError(`ServiceAccountName must be 1 to ${LIMITS.serviceAccountNameMax} characters, got ${name.length}`);
-  }
-  return { workspaceId: parseWorkspaceId(requireString(props, 'WorkspaceId')), name, role: parseRole(requireString(props, 'Role')) };
+function specFrom(raw: unknown): ServiceAccountSpec {
+  const props = parseProperties(raw);
+  if (!('ServiceAccountName' in props)) throw new InputError(`Kind '${props.Kind}' is not a service account`);
+  return { workspaceId: props.WorkspaceId, name: props.ServiceAccountName, role: props.Role };
 }
 
 const same = (a: ServiceAccountSpec, b: ServiceAccountSpec) => a.workspaceId === b.workspaceId && a.name === b.name && a.role === b.role;

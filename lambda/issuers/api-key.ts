@@ -1,11 +1,8 @@
 /** Amazon Managed Grafana workspace API keys (Grafana 8 to 10). */
-import { grafanaClient, grafanaSdk, isServiceError } from '../clients';
+import { grafanaClient, grafanaSdk, isServiceError } from '../clients/aws';
 import { CredentialKind, LIMITS } from '../../lib/private/contract';
-import type { CredentialRecord } from '../secret-store';
-import {
-  describeWorkspace, expiresAt, explainGrafanaError, grafanaMajorVersion,
-  parseRole, parseSecondsToLive, parseWorkspaceId, requireString, verificationFrom, verifyAtWorkspace,
-} from './grafana';
+import type { CredentialRecord } from '../engine/ledger';
+import { describeWorkspace, expiresAt, explainGrafanaError, grafanaMajorVersion, verificationFrom, verifyAtWorkspace } from './grafana';
 import { Definition, Issued, Issuer, NameInUseError, ServiceError } from './types';
 
 export const apiKeyIssuer: Issuer = {
@@ -15,10 +12,10 @@ export const apiKeyIssuer: Issuer = {
 
   definitionFrom(props) {
     return {
-      workspaceId: parseWorkspaceId(requireString(props, 'WorkspaceId')),
-      keyRole: parseRole(requireString(props, 'Role')),
-      secondsToLive: parseSecondsToLive(requireString(props, 'SecondsToLive')),
-      namePrefix: requireString(props, 'NamePrefix'),
+      workspaceId: props.WorkspaceId,
+      keyRole: props.Role ?? '',
+      secondsToLive: props.SecondsToLive,
+      namePrefix: props.NamePrefix,
       ...verificationFrom(props),
     };
   },

@@ -1,37 +1,9 @@
 /** Pieces shared by the Amazon Managed Grafana issuers. */
 import * as https from 'https';
-import { grafanaClient, grafanaSdk } from '../clients';
-import { InputError, ServiceError } from './types';
-import { GRAFANA_ROLES, HANDLER_ENV, LIMITS, WORKSPACE_ID_PATTERN } from '../../lib/private/contract';
+import { grafanaClient, grafanaSdk } from '../clients/aws';
+import { ServiceError } from './types';
+import { CredentialResourceProperties, HANDLER_ENV, normaliseHttpsUrl } from '../../lib/private/contract';
 import { log } from '../log';
-
-export function requireString(props: Readonly<Record<string, unknown>>, name: string): string {
-  const value = props[name];
-  if (typeof value !== 'string' || value.length === 0) throw new InputError(`Property ${name} is required`);
-  return value;
-}
-
-export function parseWorkspaceId(value: string): string {
-  if (!WORKSPACE_ID_PATTERN.test(value)) {
-    throw new InputError(`WorkspaceId '${value}' is not a workspace id: expected 'g-' and 10 hex digits, e.g. g-0123456789`);
-  }
-  return value;
-}
-
-export function parseRole(value: string): string {
-  if (!(GRAFANA_ROLES as readonly string[]).includes(value)) {
-    throw new InputError(`Role '${value}' is not one of ${GRAFANA_ROLES.join(', ')}`);
-  }
-  return value;
-}
-
-export function parseSecondsToLive(value: string): string {
-  const seconds = Number(value);
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > LIMITS.maxSecondsToLive) {
-    throw new InputError(`SecondsToLive '${value}' must be a whole number from 1 to ${LIMITS.maxSecondsToLive} (30 days)`);
-  }
-  return String(seconds);
-}
 
 export function expiresAt(secondsToLive: string, now = Date.now()): string {
   return new Date(now + Number(secondsToLive) * 1000).toISOString();
@@ -69,37 +41,13 @@ async function workspaceEndpoint(workspaceId: string): Promise<string> {
   return endpoint;
 }
 
-/** An absolute https URL without credentials, query or fragment, as a string with no trailing slash; undefined otherwise. */
-export function normaliseHttpsUrl(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== 'https:' || !url.hostname || url.username || url.password || url.search || url.hash) return undefined;
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
-}
-
 /**
- * How rotation verifies a credential, from the custom resource's properties
- * (that is, from the template). Part of the definition, so changing
- * `workspaceUrl` or `verifyRotatedKey` reissues the credential.
+ * How rotation verifies a credential, from the parsed properties (that is,
+ * from the template). Part of the definition, so changing `workspaceUrl` or
+ * `verifyRotatedKey` reissues the credential.
  */
-export function verificationFrom(props: Readonly<Record<string, unknown>>): { verifyUrl?: string; verifyRotatedKey?: string } {
-  const out: { verifyUrl?: string; verifyRotatedKey?: string } = {};
-  const url = props.VerifyUrl;
-  if (url !== undefined && url !== '') {
-    const normalised = typeof url === 'string' ? normaliseHttpsUrl(url) : undefined;
-    if (!normalised) throw new InputError(`VerifyUrl '${String(url)}' must be an absolute https URL without credentials, query or fragment (the construct's workspaceUrl)`);
-    out.verifyUrl = normalised;
-  }
-  const verify = props.VerifyRotatedKey;
-  if (verify !== undefined && verify !== 'true') {
-    if (verify !== 'false') throw new InputError(`VerifyRotatedKey '${String(verify)}' must be 'true' or 'false'`);
-    out.verifyRotatedKey = 'false';
-  }
-  return out;
+export function verificationFrom(props: CredentialResourceProperties): { verifyUrl?: string; verifyRotatedKey?: string } {
+  return { ...(props.VerifyUrl ? { verifyUrl: props.VerifyUrl } : {}), ...(props.VerifyRotatedKey === 'false' ? { verifyRotatedKey: 'false' } : {}) };
 }
 
 /** The `workspaceUrl`s the stack's template names, from the function's environment. */

@@ -1,10 +1,8 @@
 /** Grafana service-account tokens in Amazon Managed Grafana workspaces (Grafana 9 and later). */
-import { grafanaClient, grafanaSdk, isServiceError } from '../clients';
+import { grafanaClient, grafanaSdk, isServiceError } from '../clients/aws';
 import { CredentialKind, LIMITS } from '../../lib/private/contract';
-import type { CredentialRecord } from '../secret-store';
-import {
-  expiresAt, explainGrafanaError, parseSecondsToLive, parseWorkspaceId, requireString, verificationFrom, verifyAtWorkspace,
-} from './grafana';
+import type { CredentialRecord } from '../engine/ledger';
+import { expiresAt, explainGrafanaError, verificationFrom, verifyAtWorkspace } from './grafana';
 import { Definition, Issued, Issuer, NameInUseError, ServiceError } from './types';
 
 export const serviceAccountTokenIssuer: Issuer = {
@@ -14,10 +12,10 @@ export const serviceAccountTokenIssuer: Issuer = {
 
   definitionFrom(props) {
     return {
-      workspaceId: parseWorkspaceId(requireString(props, 'WorkspaceId')),
-      serviceAccountId: requireString(props, 'ServiceAccountId'),
-      secondsToLive: parseSecondsToLive(requireString(props, 'SecondsToLive')),
-      namePrefix: requireString(props, 'NamePrefix'),
+      workspaceId: props.WorkspaceId,
+      serviceAccountId: props.ServiceAccountId ?? '',
+      secondsToLive: props.SecondsToLive,
+      namePrefix: props.NamePrefix,
       ...verificationFrom(props),
     };
   },

@@ -3,7 +3,8 @@
  * The engine never looks inside a definition or a record's fields: it only
  * stores them, compares definitions, and hands records back to the issuer.
  */
-import type { CredentialRecord } from '../secret-store';
+import type { CredentialResourceProperties } from '../../lib/private/contract';
+import type { CredentialRecord } from '../engine/ledger';
 
 /** Everything that, when changed, means a new credential must be issued. Values are strings. */
 export type Definition = Readonly<Record<string, string>>;
@@ -22,8 +23,8 @@ export interface Issuer {
   readonly noun: string;
   /** Longest credential name the service accepts. */
   readonly maxNameLength: number;
-  /** Validates custom-resource properties and returns the definition. Throws InputError. */
-  definitionFrom(props: Readonly<Record<string, unknown>>): Definition;
+  /** The definition from properties that parseProperties (lib/private/contract.ts) has checked. */
+  definitionFrom(props: CredentialResourceProperties): Definition;
   /** Prefix that every name issued under this definition starts with. */
   namePrefix(definition: Definition): string;
   /** Issues a credential called `name`. Throws NameInUseError when the name is taken. */

@@ -7,6 +7,6 @@
  */
 import { fromEnv } from '@aws-sdk/credential-provider-env';
 
-export const defaultProvider = (init: Parameters<typeof fromEnv>[0] = {}) => fromEnv(init);
+export const defaultProvider = (init: Parameters<typeof fromEnv>[0] = {}): ReturnType<typeof fromEnv> => fromEnv(init);
 export const credentialsTreatedAsExpired = () => false;
 export const credentialsWillNeedRefresh = () => false;

@@ -103,3 +103,96 @@ export interface ManagedSecretsList {
    */
   readonly names: Readonly<Record<string, readonly string[]>>;
 }
+
+/** A custom-resource property that is missing or wrong; the message names it, its value and the fix. */
+export class PropertyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PropertyError';
+  }
+}
+
+export type ResourceProperties = CredentialResourceProperties | ServiceAccountResourceProperties;
+
+/**
+ * The one parser of custom-resource properties. CloudFormation delivers every
+ * scalar as a string; this checks presence and format of each property the
+ * Kind needs and returns the typed properties, or throws a PropertyError
+ * naming the property.
+ */
+export function parseProperties(raw: unknown): ResourceProperties {
+  const props = (typeof raw === 'object' && raw !== null ? raw : {}) as Readonly<Record<string, unknown>>;
+  const kind = requireProperty(props, 'Kind');
+  const workspaceId = requireProperty(props, 'WorkspaceId');
+  if (!WORKSPACE_ID_PATTERN.test(workspaceId)) {
+    throw new PropertyError(`WorkspaceId '${workspaceId}' is not a workspace id: expected 'g-' and 10 hex digits, e.g. g-0123456789`);
+  }
+  if (kind === ResourceKind.SERVICE_ACCOUNT) {
+    const name = requireProperty(props, 'ServiceAccountName');
+    if (name.length > LIMITS.serviceAccountNameMax) {
+      throw new PropertyError(`ServiceAccountName must be 1 to ${LIMITS.serviceAccountNameMax} characters, got ${name.length}`);
+    }
+    return { Kind: kind, WorkspaceId: workspaceId, ServiceAccountName: name, Role: parseRole(requireProperty(props, 'Role')) };
+  }
+  if (kind !== CredentialKind.API_KEY && kind !== CredentialKind.SERVICE_ACCOUNT_TOKEN) {
+    const known = [...Object.values(CredentialKind), ...Object.values(ResourceKind)].join(', ');
+    throw new PropertyError(`Kind '${kind}' is not a known credential kind: expected one of ${known}`);
+  }
+  const seconds = requireProperty(props, 'SecondsToLive');
+  const n = Number(seconds);
+  if (!Number.isInteger(n) || n < 1 || n > LIMITS.maxSecondsToLive) {
+    throw new PropertyError(`SecondsToLive '${seconds}' must be a whole number from 1 to ${LIMITS.maxSecondsToLive} (30 days)`);
+  }
+  const parsed: CredentialResourceProperties = {
+    Kind: kind,
+    SecretArn: requireProperty(props, 'SecretArn'),
+    WorkspaceId: workspaceId,
+    NamePrefix: requireProperty(props, 'NamePrefix'),
+    SecondsToLive: String(n),
+    ...(kind === CredentialKind.API_KEY ? { Role: parseRole(requireProperty(props, 'Role')) } : {}),
+    ...(kind === CredentialKind.SERVICE_ACCOUNT_TOKEN ? { ServiceAccountId: requireProperty(props, 'ServiceAccountId') } : {}),
+    ...verificationProperties(props),
+  };
+  return parsed;
+}
+
+function requireProperty(props: Readonly<Record<string, unknown>>, name: string): string {
+  const value = props[name];
+  if (typeof value !== 'string' || value.length === 0) throw new PropertyError(`Property ${name} is required`);
+  return value;
+}
+
+function parseRole(value: string): string {
+  if (!(GRAFANA_ROLES as readonly string[]).includes(value)) {
+    throw new PropertyError(`Role '${value}' is not one of ${GRAFANA_ROLES.join(', ')}`);
+  }
+  return value;
+}
+
+function verificationProperties(props: Readonly<Record<string, unknown>>): { VerifyUrl?: string; VerifyRotatedKey?: string } {
+  const out: { VerifyUrl?: string; VerifyRotatedKey?: string } = {};
+  const url = props.VerifyUrl;
+  if (url !== undefined && url !== '') {
+    const normalised = typeof url === 'string' ? normaliseHttpsUrl(url) : undefined;
+    if (!normalised) throw new PropertyError(`VerifyUrl '${String(url)}' must be an absolute https URL without credentials, query or fragment (the construct's workspaceUrl)`);
+    out.VerifyUrl = normalised;
+  }
+  const verify = props.VerifyRotatedKey;
+  if (verify !== undefined && verify !== 'true') {
+    if (verify !== 'false') throw new PropertyError(`VerifyRotatedKey '${String(verify)}' must be 'true' or 'false'`);
+    out.VerifyRotatedKey = 'false';
+  }
+  return out;
+}
+
+/** An absolute https URL without credentials, query or fragment, as a string with no trailing slash; undefined otherwise. */
+export function normaliseHttpsUrl(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'https:' || !url.hostname || url.username || url.password || url.search || url.hash) return undefined;
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}

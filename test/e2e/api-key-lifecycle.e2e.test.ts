@@ -6,6 +6,7 @@ import { Duration } from 'aws-cdk-lib';
 import { GrafanaRole, WorkspaceApiKey, WorkspaceApiKeyProps } from '../../lib';
 import type { AwsStandIns } from '../testbed/aws/standins';
 import type { CfnDriver } from '../testbed/cfn/driver';
+import { rotate } from '../testbed/cfn/rotation';
 import { apiOrg, assertNoLeaks, newStack, useTestBed, versionWith, withBed } from './harness';
 
 const bed = useTestBed();
@@ -43,7 +44,8 @@ test('1. create: AWSCURRENT holds a working key with the requested role and life
   expect(Math.abs(Date.parse(value.expiresAt) - (standins.clock.now() + 7 * 86400 * 1000))).toBeLessThan(60_000);
   expect(driver.attribute(driver.logicalIdsOfType('Custom::GrafanaWorkspaceApiKey')[0], 'CredentialName')).toBe(value.keyName);
   callsByEvent.create = lastCalls('Create');
-  expect(callsByEvent.create).toEqual({ CreateWorkspaceApiKey: 1, PutSecretValue: 1 });
+  // The intent (what to revoke should this process die before its write), the key, its write.
+  expect(callsByEvent.create).toEqual({ CreateWorkspaceApiKey: 1, PutSecretValue: 2 });
 });
 
 test.each([
@@ -54,13 +56,16 @@ test.each([
   await driver.deploy(keyStack());
   const before = current();
   standins.resetCounts();
-  expect(await driver.deploy(keyStack(change))).toMatchObject({ ok: true });
+  let beforeCleanup: { stored?: string; oldWorks?: number } = {};
+  expect(await driver.deploy(keyStack(change), {
+    // The Update has answered; CloudFormation's cleanup of the old id has not run yet.
+    afterUpdates: async () => { beforeCleanup = { stored: current().keyName, oldWorks: await apiOrg(standins, before.key) }; },
+  })).toMatchObject({ ok: true });
   const after = current();
   expect(after.keyName).not.toBe(before.keyName);
+  expect(beforeCleanup).toEqual({ stored: after.keyName, oldWorks: 200 });
   expect(await apiOrg(standins, after.key)).toBe(200);
   expect(await apiOrg(standins, before.key)).toBe(401);
-  const ops = standins.callLog().map((c) => c.op);
-  expect(ops.indexOf('PutSecretValue')).toBeLessThan(ops.indexOf('DeleteWorkspaceApiKey'));
   expect(standins.liveKeys(ws).map((k) => k.name)).toEqual([after.keyName]);
   if (_name === 'keyRole') {
     callsByEvent.reissuingUpdate = lastCalls('Update');
@@ -200,7 +205,8 @@ test('9c. a call that hangs once is cut off by the per-request timeout and retri
 });
 
 test('9b. a PutSecretValue that keeps failing revokes the key it could not store', async () => {
-  standins.faults.add({ operation: 'PutSecretValue', kind: 'serverError', times: Infinity });
+  // Only the write of the key fails (the intent before it goes through).
+  standins.faults.add({ operation: 'CreateWorkspaceApiKey', kind: 'delay', delayMs: 0, onHit: () => standins.faults.add({ operation: 'PutSecretValue', kind: 'serverError', times: Infinity }) });
   const result = await driver.deploy(keyStack());
   expect(result.ok).toBe(false);
   expect(result.failures[0]).toMatch(/was revoked/);
@@ -261,4 +267,44 @@ test('10. a hanging API ends in FAILED before the function times out, and revoke
   } finally {
     await stopBed();
   }
+});
+
+describe('no orphan when the ledger or the process goes away', () => {
+  test.each([
+    ['scheduled for deletion', false],
+    ['deleted without recovery', true],
+  ])('11. the secret is %s out of band, then the stack is deleted: no key is left, and the Delete answers promptly', async (_what, force) => {
+    await driver.deploy(keyStack());
+    expect(await rotate(driver, standins, secret())).toMatchObject({ ok: true }); // two live keys: AWSCURRENT and AWSPREVIOUS
+    expect(standins.liveKeys(ws)).toHaveLength(2);
+    standins.cloudFormationCall('DeleteSecret', { SecretId: secret(), ForceDeleteWithoutRecovery: force });
+    expect(await driver.destroy()).toMatchObject({ ok: true });
+    const del = driver.records.filter((r) => r.requestType === 'Delete').pop()!;
+    expect(del.response?.Status).toBe('SUCCESS');
+    expect(del.invocation.timedOut).toBe(false);
+    expect(standins.liveKeys(ws)).toEqual([]);
+  });
+
+  test('12. the function dies after issuing the key and before writing it; the rollback Delete after ServiceTimeout leaves no key', async () => {
+    const { standins: s, driver: d, stop: stopBed } = await withBed({ serviceTimeoutMs: 1500 });
+    try {
+      const w = s.addWorkspace().id;
+      let died!: () => void;
+      const dies = new Promise<void>((r) => { died = r; });
+      // The key is issued; the next write (the key's) is where the runtime kills the process.
+      s.faults.add({ operation: 'CreateWorkspaceApiKey', kind: 'delay', delayMs: 0, onHit: () => s.faults.add({ operation: 'PutSecretValue', kind: 'hang', onHit: died }) });
+      const stack = newStack();
+      new WorkspaceApiKey(stack, 'Key', { workspaceId: w });
+      const result = await d.deploy(stack, { crash: { requestType: 'Create', when: dies } });
+      expect(result.ok).toBe(false);
+      const create = d.records.find((r) => r.requestType === 'Create')!;
+      expect(create.response).toBeUndefined();
+      const del = d.records.find((r) => r.requestType === 'Delete')!;
+      expect(del.response?.Status).toBe('SUCCESS');
+      expect(s.existingKeys(w)).toEqual([]);
+      assertNoLeaks(s, d);
+    } finally {
+      await stopBed();
+    }
+  });
 });

@@ -151,7 +151,7 @@ test('a rotation that finishes while a stack update issues its key: the key it d
 test.each([
   ['succeeds', false],
   ['is rolled back', true],
-])('a rotation while the rest of a stack update runs, and the update %s: no key is left in no secret', async (_what, fails) => {
+])('a rotation while the rest of a stack update runs, and the update %s: no key is left in no secret, and a rollback restores the replaced key', async (_what, fails) => {
   await driver.deploy(keyStack());
   const original = stage('AWSCURRENT')!;
   const result = await driver.deploy(keyStack({ keyRole: GrafanaRole.ADMIN }), {
@@ -162,7 +162,9 @@ test.each([
   const now = stage('AWSCURRENT')!;
   expect(now.keyRole).toBe(fails ? 'VIEWER' : 'ADMIN');
   expect(await apiOrg(standins, now.key)).toBe(200);
-  expect(await apiOrg(standins, original.key)).toBe(401);
+  // A rollback restores the key the update replaced, although a rotation ran in between; a kept update retires it.
+  if (fails) expect(now.key).toBe(original.key);
+  else expect(await apiOrg(standins, original.key)).toBe(401);
   // Every key that still works is one the secret holds.
   const held = standins.secret(secret())!.versions.filter((v) => v.stages.length && v.secretString).map((v) => JSON.parse(v.secretString!).keyName);
   expect(standins.liveKeys(ws).map((k) => k.name).every((name) => held.includes(name))).toBe(true);

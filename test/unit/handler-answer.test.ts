@@ -1,17 +1,17 @@
 /**
  * The answer to CloudFormation: the 4,096-byte cap (lambda/cfn-response.ts),
- * delivery retries, and the timeout guard in lambda/index.ts that answers
- * FAILED before the function's own timeout, revoking anything issued but not
- * stored.
+ * delivery retries, and the timeout guard (lambda/engine/guard.ts) that
+ * answers FAILED before the function's own timeout; from then on the event
+ * writes and promotes nothing, and what it issued is on the ledger for the
+ * rollback to retire.
  */
 import { MAX_RESPONSE_BYTES, responseBody } from '../../lambda/cfn-response';
 import { deferred, keyProps, SECRET_ARN, settle, STACK_ID, useBed, WS } from './helpers/bed';
 import { GrafanaErrors } from './helpers/fake-aws';
 
 const FAILED_CREATE_ID = 'grafana-credentials-create-failed';
+const ABANDONED_CREATE_ID = 'grafana-credentials-create-abandoned';
 const bed = useBed();
-// The guard races its revocations against a short timer that outlives the answer; let it run out before the worker exits.
-afterAll(() => new Promise((r) => setTimeout(r, 600)));
 
 describe('responseBody: the 4,096-byte cap', () => {
   const event: any = {
@@ -109,8 +109,8 @@ describe('answers through the entry point', () => {
   });
 });
 
-describe('timeout guard', () => {
-  test('a Grafana call that never returns: FAILED (create-failed id) answered before the remaining time elapses', async () => {
+describe('the timeout guard answers in time; after it gives up nothing is written or promoted, and the rollback retires what was issued', () => {
+  test('a Grafana call that never returns: FAILED (abandoned-create id) answered before the remaining time elapses', async () => {
     bed.world.hang('CreateWorkspaceApiKey');
     const started = Date.now();
     let answeredAfter = Infinity;
@@ -119,29 +119,54 @@ describe('timeout guard', () => {
     const answer = await bed.create({ requestId: 'hang-create', remainingMs: 3000 });
 
     expect(answeredAfter).toBeLessThan(3000);
-    expect(answer).toMatchObject({ Status: 'FAILED', PhysicalResourceId: FAILED_CREATE_ID, RequestId: 'hang-create' });
+    expect(answer).toMatchObject({ Status: 'FAILED', PhysicalResourceId: ABANDONED_CREATE_ID, RequestId: 'hang-create' });
     expect(answer.Reason).toMatch(/^Timed out after \d+ s waiting for AWS/);
-    expect(bed.world.secret(SECRET_ARN).labels()).toEqual({});
+    expect(bed.world.secret(SECRET_ARN).holderOf('AWSCURRENT')).toBeUndefined();
   });
 
-  test('a key issued but never stored (PutSecretValue hangs) is revoked before the FAILED answer', async () => {
-    bed.world.hang('PutSecretValue');
+  test('a key issued but never written (its write hangs) is on the ledger when FAILED goes out; the rollback Delete revokes it', async () => {
+    bed.world.intercept('PutSecretValue', (input, proceed) => (JSON.parse(input.SecretString).intent ? proceed() : new Promise(() => undefined)));
     const started = Date.now();
     let liveWhenAnswered: string[] | undefined;
+    let ledgerWhenAnswered: string[] | undefined;
     let answeredAfter = Infinity;
-    bed.onAnswer = () => { liveWhenAnswered = bed.world.liveKeys(WS); answeredAfter = Date.now() - started; };
+    bed.onAnswer = () => {
+      liveWhenAnswered = bed.world.liveKeys(WS);
+      ledgerWhenAnswered = Object.values(bed.world.secret(SECRET_ARN).labels()).flat();
+      answeredAfter = Date.now() - started;
+    };
 
     const answer = await bed.create({ requestId: 'hang-put', remainingMs: 3000 });
 
-    expect(answer).toMatchObject({ Status: 'FAILED', PhysicalResourceId: FAILED_CREATE_ID });
-    expect(answer.Reason).toMatch(/anything issued was revoked/);
-    expect(bed.world.count('CreateWorkspaceApiKey')).toBe(1);
-    expect(bed.world.count('DeleteWorkspaceApiKey')).toBe(1);
-    expect(liveWhenAnswered).toEqual([]);
+    expect(answer).toMatchObject({ Status: 'FAILED', PhysicalResourceId: ABANDONED_CREATE_ID });
+    expect(answer.Reason).toMatch(/the rollback retires what was issued/);
     expect(answeredAfter).toBeLessThan(3000);
+    expect(liveWhenAnswered).toHaveLength(1);
+    const gen = liveWhenAnswered![0].slice(-10);
+    expect(ledgerWhenAnswered).toContain(`OWN-${gen}-0`);
+
+    const rollback = await bed.del({ physicalId: ABANDONED_CREATE_ID });
+    expect(rollback.Status).toBe('SUCCESS');
+    expect(bed.world.liveKeys(WS)).toEqual([]);
   });
 
-  test('a Delete that hangs answers FAILED with its own physical id, not the create-failed id', async () => {
+  test('a key Grafana issues after the guard gave up is revoked, not stored', async () => {
+    const late = deferred();
+    bed.world.intercept('CreateWorkspaceApiKey', async (_input, proceed) => { await late.promise; return proceed(); }, 1);
+
+    const answer = await bed.create({ requestId: 'late-create', remainingMs: 3000 });
+    expect(answer).toMatchObject({ Status: 'FAILED', PhysicalResourceId: ABANDONED_CREATE_ID });
+    late.resolve();
+    await settle();
+
+    expect(bed.world.secret(SECRET_ARN).holderOf('AWSCURRENT')).toBeUndefined();
+    expect(bed.world.liveKeys(WS)).toEqual([]);
+    expect(bed.world.count('PutSecretValue')).toBe(1); // the intent only
+    const cleanup = await bed.del({ physicalId: ABANDONED_CREATE_ID });
+    expect(cleanup.Status).toBe('SUCCESS');
+  });
+
+  test('a Delete that hangs answers FAILED with its own physical id, not a create marker', async () => {
     const id = (await bed.create({ requestId: 'create-then-hang' })).PhysicalResourceId;
     bed.world.hang('DescribeSecret');
 
@@ -155,29 +180,5 @@ describe('timeout guard', () => {
     bed.world.intercept('CreateWorkspaceApiKey', async (_input, proceed) => { await new Promise((r) => setTimeout(r, 300)); return proceed(); }, 1);
     const answer = await bed.create({ requestId: 'slow-ok', remainingMs: 3000 });
     expect(answer.Status).toBe('SUCCESS');
-  });
-});
-
-describe('defects found by review, now fixed (each test failed before its fix)', () => {
-  // BUG: lambda/index.ts handleCloudFormation (lines 60-75): after the guard answers FAILED, the abandoned
-  // work keeps running (in Lambda it resumes when the sandbox is thawed for the next event). The journal is
-  // drained once at the timeout (line 71) and never consulted again, so a CreateWorkspaceApiKey that answers
-  // late still mints and stores the key (lambda/lifecycle.ts mint, lines 295-303). CloudFormation got FAILED with
-  // 'grafana-credentials-create-failed', so the Delete that follows makes no call (by design) and the key is
-  // never revoked: it stays valid for its whole lifetime. Expected: "anything issued was revoked" holds for
-  // keys issued after the guard fired too (e.g. the journal refuses/revokes once closed).
-  test('a key Grafana issues after the guard gave up is revoked, not stored', async () => {
-    const late = deferred();
-    bed.world.intercept('CreateWorkspaceApiKey', async (_input, proceed) => { await late.promise; return proceed(); }, 1);
-
-    const answer = await bed.create({ requestId: 'late-create', remainingMs: 3000 });
-    expect(answer).toMatchObject({ Status: 'FAILED', PhysicalResourceId: FAILED_CREATE_ID });
-    late.resolve();
-    await settle();
-    const cleanup = await bed.del({ physicalId: FAILED_CREATE_ID });
-    expect(cleanup.Status).toBe('SUCCESS');
-
-    expect(bed.world.secret(SECRET_ARN).labels()).toEqual({});
-    expect(bed.world.liveKeys(WS)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 /** Fixtures for handler unit tests: events, stored versions, a local ResponseURL. */
 import * as http from 'http';
 import type { AddressInfo } from 'net';
-import { serializeRecord, CredentialRecord } from '../../lambda/secret-store';
+import { serializeRecord, CredentialRecord } from '../../lambda/engine/ledger';
 
 export const WS = 'g-0123456789';
 export const SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:grafana-credentials/S/Key-abcdef';
@@ -20,7 +20,7 @@ export function apiKeyRecord(name: string, generation: string, overrides: Partia
     key: `token-of-${name}`,
     expiresAt: overrides.expiresAt ?? new Date(Date.now() + 10 * 86400_000).toISOString(),
     fields: { keyName: name, keyRole: definition.keyRole, workspaceId: WS },
-    lifecycle: { kind: 'amg-api-key', generation, definition, ...extra },
+    lifecycle: { kind: 'amg-api-key', generation, definition, slot: 0, ...extra },
   });
 }
 

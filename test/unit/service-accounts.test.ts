@@ -7,7 +7,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { serviceAccountTokenIssuer as issuer } from '../../lambda/issuers/service-account-token';
 import { NameInUseError } from '../../lambda/issuers/types';
-import { FAILED_CREATE_ID } from '../../lambda/lifecycle';
+import { FAILED_CREATE_ID } from '../../lambda/engine/cfn-events';
 import { handleServiceAccountEvent } from '../../lambda/service-account';
 import { captureLogs, WS } from './helpers';
 
@@ -17,7 +17,7 @@ let logs: ReturnType<typeof captureLogs>;
 beforeEach(() => { grafana.reset(); logs = captureLogs(); });
 afterEach(() => logs.restore());
 
-const definition = issuer.definitionFrom({ WorkspaceId: WS, ServiceAccountId: '7', SecondsToLive: '3600', NamePrefix: 'Stack-Token' });
+const definition = issuer.definitionFrom({ Kind: 'amg-service-account-token', SecretArn: 'arn:secret', WorkspaceId: WS, ServiceAccountId: '7', SecondsToLive: '3600', NamePrefix: 'Stack-Token' });
 const notFound = () => new ResourceNotFoundException({ message: 'gone', $metadata: {} } as any);
 
 describe('service-account token issuer', () => {

@@ -506,10 +506,12 @@ export class AwsStandIns {
     return undefined;
   }
 
-  private requireSecret(id: unknown): Secret {
+  private requireSecret(id: unknown, allowDeleted = false): Secret {
     if (typeof id !== 'string' || !id) throw new ServiceError(400, 'InvalidParameterException', 'SecretId is required');
-    const s = this.findSecret(id);
+    const s = this.findSecret(id, true);
     if (!s) throw new ServiceError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    // As the service does: a secret scheduled for deletion can be described, nothing else.
+    if (s.deleted && !allowDeleted) throw new ServiceError(400, 'InvalidRequestException', "You can't perform this operation on the secret because it was marked for deletion.");
     return s;
   }
 
@@ -551,11 +553,12 @@ export class AwsStandIns {
         return { ARN: arn, Name: s.name, VersionId: versionId };
       }
       case 'DescribeSecret': {
-        const s = this.requireSecret(input.SecretId);
+        const s = this.requireSecret(input.SecretId, true);
         const map: Record<string, string[]> = {};
         for (const v of s.versions.values()) if (v.stages.size) map[v.id] = [...v.stages];
         return {
           ARN: s.arn, Name: s.name, Description: s.description, KmsKeyId: s.kmsKeyId, Tags: s.tags, VersionIdsToStages: map,
+          ...(s.deleted ? { DeletedDate: Math.floor(this.clock.now() / 1000) } : {}),
           RotationEnabled: s.rotation?.enabled ?? false, RotationLambdaARN: s.rotation?.lambdaArn, RotationRules: s.rotation?.rules,
         };
       }
@@ -621,6 +624,7 @@ export class AwsStandIns {
       case 'DeleteSecret': {
         const s = this.requireSecret(input.SecretId);
         s.deleted = true;
+        if (input.ForceDeleteWithoutRecovery) this.secretsByArn.delete(s.arn);
         return { ARN: s.arn, Name: s.name, DeletionDate: Math.floor(this.clock.now() / 1000) };
       }
       case 'TagResource': {

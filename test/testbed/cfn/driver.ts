@@ -59,6 +59,8 @@ export interface DeployOptions {
    * (a scheduled rotation, say) while other resources of a large stack are still updating.
    */
   readonly afterUpdates?: () => Promise<void>;
+  /** Kills the process of the first event of this type when `when` settles, as a runtime kill would: no answer comes. */
+  readonly crash?: { readonly requestType: string; readonly when: Promise<unknown> };
 }
 
 export interface DeployResult {
@@ -100,6 +102,7 @@ export class CfnDriver {
   private resources = new Map<string, ResourceState>();
   private template: Json = { Resources: {} };
   private functions = new Map<string, FunctionSpec>();
+  private crashed = false;
   private stackName = 'TestStack';
   private readonly stackId = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/TestStack/${randomUUID()}`;
 
@@ -394,18 +397,20 @@ export class CfnDriver {
     };
     let record: InvocationRecord | undefined;
     for (let delivery = 0; delivery < (opts.duplicateEvents ? 2 : 1); delivery++) {
-      record = await this.deliver(fn, event, r, requestType);
+      const crash = opts.crash?.requestType === requestType && !this.crashed ? { crashWhen: opts.crash.when } : {};
+      if (crash.crashWhen) this.crashed = true;
+      record = await this.deliver(fn, event, r, requestType, crash);
     }
     return record!;
   }
 
-  private async deliver(fn: FunctionSpec, event: Json, r: ResourceState, requestType: string): Promise<InvocationRecord> {
+  private async deliver(fn: FunctionSpec, event: Json, r: ResourceState, requestType: string, crash: { crashWhen?: Promise<unknown> } = {}): Promise<InvocationRecord> {
     const serviceTimeoutMs = this.opts.serviceTimeoutMs ?? Number(event.ResourceProperties.ServiceTimeout ?? 3600) * 1000;
     let responseBody: string | undefined;
     const answered = new Promise<void>((resolve) => this.pending.set(event.RequestId, (body) => { responseBody = body; resolve(); }));
     const callsBefore = this.standins.counts();
     const startedAt = Date.now();
-    const invocation = await this.host.invoke(fn, event);
+    const invocation = await this.host.invoke(fn, event, crash);
     if (responseBody === undefined) {
       await Promise.race([answered, new Promise((res) => setTimeout(res, Math.max(0, serviceTimeoutMs - invocation.durationMs)))]);
     }

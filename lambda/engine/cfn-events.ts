@@ -1,0 +1,211 @@
+/**
+ * CloudFormation's Create / Update / Delete for credential custom resources.
+ * Each event decides which generations to keep, issues or promotes, and
+ * reconciles the rest (ledger.ts). The physical id names the generation.
+ */
+import type {
+  CloudFormationCustomResourceCreateEvent,
+  CloudFormationCustomResourceDeleteEvent,
+  CloudFormationCustomResourceEvent,
+  CloudFormationCustomResourceUpdateEvent,
+} from 'aws-lambda';
+import { ATTRIBUTES, CredentialResourceProperties, parseProperties } from '../../lib/private/contract';
+import { Definition, InputError, Issuer } from '../issuers/types';
+import { log } from '../log';
+import { SecretStore, Stage, versionWithStage } from '../clients/secrets-manager';
+import { Guard } from './guard';
+import { createGeneration, generationOf, nextGeneration, parseOwnLabel, physicalIdOf, SLOTS, versionIdFor } from './ids';
+import { AbandonedError, CredentialRecord, Entry, Ledger, ownSlots, sameDefinition } from './ledger';
+
+/** Physical id answered by a Create that failed and revoked what it issued: the Delete that follows does nothing. */
+export const FAILED_CREATE_ID = 'grafana-credentials-create-failed';
+/** Physical id answered by a Create the timeout guard gave up on: the Delete that follows reconciles its generation. */
+export const ABANDONED_CREATE_ID = 'grafana-credentials-create-abandoned';
+
+/** A replaced credential is restored on rollback only if it stays valid at least this long. */
+const RESTORE_MIN_REMAINING_MS = 15 * 60 * 1000;
+
+export interface Outcome {
+  readonly physicalResourceId: string;
+  readonly data?: Record<string, string>;
+}
+
+export interface EngineDeps {
+  readonly store: SecretStore;
+  readonly issuerFor: (kind: unknown) => Issuer;
+  readonly guard?: Guard;
+  readonly now?: () => number;
+}
+
+export async function handleCredentialEvent(event: CloudFormationCustomResourceEvent, deps: EngineDeps): Promise<Outcome> {
+  switch (event.RequestType) {
+    case 'Create': return onCreate(event, deps);
+    case 'Update': return onUpdate(event, deps);
+    case 'Delete': return onDelete(event, deps);
+  }
+}
+
+function credentialProps(raw: unknown): CredentialResourceProperties {
+  const props = parseProperties(raw);
+  if (!('SecretArn' in props)) throw new InputError(`Kind '${props.Kind}' is not a credential`);
+  return props;
+}
+
+function outcome(generation: string, secretArn: string): Outcome {
+  return { physicalResourceId: generation, data: { [ATTRIBUTES.credentialName]: generation, [ATTRIBUTES.secretArn]: secretArn } };
+}
+
+const matches = (issuer: Issuer, definition: Definition, record: CredentialRecord | undefined): record is CredentialRecord =>
+  record !== undefined && record.lifecycle.kind === issuer.kind && sameDefinition(record.lifecycle.definition, definition);
+
+async function onCreate(event: CloudFormationCustomResourceCreateEvent, deps: EngineDeps): Promise<Outcome> {
+  const props = credentialProps(event.ResourceProperties);
+  const issuer = deps.issuerFor(props.Kind);
+  const definition = issuer.definitionFrom(props);
+  const ledger = new Ledger(deps.store, issuer, props.SecretArn, deps.guard);
+  // Derived from what the rollback Delete also carries: it can revoke this credential even if we never answer.
+  const generation = createGeneration(event.StackId, event.LogicalResourceId);
+  const record = await ledger.issue({
+    definition, generation, slot: 0, stages: [Stage.CURRENT],
+    versionId: versionIdFor(`${generation}:0:${event.RequestId}`), intentVersionId: versionIdFor(`intent:${generation}:${event.RequestId}`),
+  });
+  log('info', `created ${issuer.noun}`, { credentialName: issuer.nameOf(record), secretArn: props.SecretArn, expiresAt: record.expiresAt });
+  return outcome(record.lifecycle.generation, props.SecretArn);
+}
+
+async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: EngineDeps): Promise<Outcome> {
+  const props = credentialProps(event.ResourceProperties);
+  const issuer = deps.issuerFor(props.Kind);
+  const definition = issuer.definitionFrom(props);
+  let old: CredentialResourceProperties | undefined;
+  try { old = credentialProps(event.OldResourceProperties); } catch { old = undefined; }
+  const incoming = generationOf(event.PhysicalResourceId);
+  if (old && old.SecretArn === props.SecretArn && old.Kind === props.Kind && sameDefinition(issuer.definitionFrom(old), definition)) {
+    log('info', `nothing about the ${issuer.noun} changed; keeping it`, { physicalResourceId: event.PhysicalResourceId });
+    return outcome(event.PhysicalResourceId, props.SecretArn);
+  }
+  const ledger = new Ledger(deps.store, issuer, props.SecretArn, deps.guard);
+  const now = (deps.now ?? Date.now)();
+  const restorable = (entry: Entry | undefined): entry is Entry & { record: CredentialRecord } =>
+    matches(issuer, definition, entry?.record) && Date.parse(entry!.record!.expiresAt) - now > RESTORE_MIN_REMAINING_MS;
+  let issued: { record: CredentialRecord; versionId: string } | undefined;
+
+  // A rotation may move AWSCURRENT between our read and our promotion: then decide again from the new state.
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const state = await ledger.describe();
+    if (!state || state.deleted) throw new InputError(`Secret ${props.SecretArn} not found: it must exist before the credential is issued`);
+    const currentId = versionWithStage(state, Stage.CURRENT);
+    const current = currentId ? await ledger.read({ versionId: currentId }) : undefined;
+    const currentGen = current?.record ? generationOf(current.record.lifecycle.generation) : undefined;
+    // CloudFormation knows the incoming generation (its cleanup Delete or a rollback comes next) and what we answer.
+    const keeping = (answer: string | undefined) => new Set([incoming, answer].filter((g): g is string => g !== undefined));
+    const why = 'CloudFormation no longer references its generation';
+
+    if (!issued && matches(issuer, definition, current?.record)) {
+      // Already what is asked: a repeated Update, or the rollback of one that never promoted its credential.
+      await ledger.reconcile(state, keeping(currentGen), why);
+      log('info', `secret already holds the requested ${issuer.noun}`, { credentialName: issuer.nameOf(current!.record!), secretArn: props.SecretArn });
+      return outcome(current!.record!.lifecycle.generation, props.SecretArn);
+    }
+    const replaced = !issued && current?.record?.lifecycle.rollbackTo ? await ledger.read({ versionId: current.record.lifecycle.rollbackTo }) : undefined;
+    const replacedGen = replaced?.record && generationOf(replaced.record.lifecycle.generation);
+    if (restorable(replaced) && replacedGen && ownSlots(state).has(replacedGen)) {
+      // A rollback: the replaced generation's credential still works and is what is asked again. Restore it.
+      if (!await ledger.promote(replaced.versionId, currentId)) continue;
+      await ledger.reconcile(state, keeping(replacedGen), why);
+      log('info', `restored the replaced ${issuer.noun}`, { credentialName: issuer.nameOf(replaced.record), secretArn: props.SecretArn });
+      return outcome(replaced.record.lifecycle.generation, props.SecretArn);
+    }
+
+    const generation = nextGeneration(incoming ?? currentGen ?? 'none', definition, props.SecretArn);
+    await ledger.reconcile(state, keeping(generation), why);
+    if (current?.record && currentGen && currentGen === incoming) {
+      // The replaced generation keeps only its current credential (a rollback's): at most two live after this.
+      const { definition: replacedDefinition, slot } = current.record.lifecycle;
+      const others = new Set((ownSlots(state).get(currentGen) ?? []).map((l) => l.slot).filter((s) => s !== slot));
+      for (const s of others) await ledger.revokeSlot(replacedDefinition, currentGen, s, 'its generation is being replaced');
+    }
+    const rollbackTo = currentGen === incoming ? currentId : undefined;
+    if (!issued) {
+      const versionId = versionIdFor(`${generation}:0:${event.RequestId}`);
+      const record = await ledger.issue({
+        definition, generation, slot: 0, stages: [], versionId, rollbackTo,
+        intentVersionId: versionIdFor(`intent:${generation}:${event.RequestId}`),
+      });
+      issued = { record, versionId };
+    } else if (issued.record.lifecycle.rollbackTo !== rollbackTo) {
+      const { rollbackTo: _stale, ...lifecycle } = issued.record.lifecycle;
+      const record = { ...issued.record, lifecycle: { ...lifecycle, ...(rollbackTo ? { rollbackTo } : {}) } };
+      const versionId = versionIdFor(`${generation}:0:${event.RequestId}:${currentId}`);
+      await ledger.rewrite(record, versionId);
+      issued = { record, versionId };
+    }
+    let promoted: boolean;
+    try {
+      promoted = currentId === issued.versionId || await ledger.promote(issued.versionId, currentId);
+    } catch (err) {
+      // The guard gave up before the move was sent: the key is on the ledger, but revoking it now beats the rollback.
+      if (err instanceof AbandonedError) await ledger.revokeQuietly(definition, issuer.nameOf(issued.record), 'its Update gave up before promoting it');
+      throw err;
+    }
+    if (promoted) {
+      log('info', `reissued ${issuer.noun}`, { credentialName: issuer.nameOf(issued.record), replaces: event.PhysicalResourceId, secretArn: props.SecretArn });
+      return outcome(issued.record.lifecycle.generation, props.SecretArn);
+    }
+  }
+  throw new Error(`AWSCURRENT of secret ${props.SecretArn} kept moving while the ${issuer.noun} was reissued (rotations running?); deploy again`);
+}
+
+async function onDelete(event: CloudFormationCustomResourceDeleteEvent, deps: EngineDeps): Promise<Outcome> {
+  const id = event.PhysicalResourceId;
+  if (id === FAILED_CREATE_ID) {
+    log('info', 'nothing to delete: the create failed and revoked what it had issued', { physicalResourceId: id });
+    return { physicalResourceId: id };
+  }
+  let props: CredentialResourceProperties;
+  try {
+    props = credentialProps(event.ResourceProperties);
+  } catch {
+    // Nothing was ever issued with properties that do not parse: every event refuses them before any call.
+    log('info', 'nothing to delete: the properties never allowed anything to be issued', { physicalResourceId: id });
+    return { physicalResourceId: id };
+  }
+  const issuer = deps.issuerFor(props.Kind);
+  const definition = issuer.definitionFrom(props);
+  const ledger = new Ledger(deps.store, issuer, props.SecretArn);
+  const own = generationOf(id);
+  // A Create that never answered (it died or timed out) has the generation derived from stack and logical id.
+  const derived = !own || physicalIdOf(issuer.namePrefix(definition), own) !== id ? createGeneration(event.StackId, event.LogicalResourceId) : undefined;
+  const state = await ledger.describe();
+
+  const currentId = state && versionWithStage(state, Stage.CURRENT);
+  const currentGen = currentId ? state!.stagesByVersion.get(currentId)!.map(parseOwnLabel).find((l) => l)?.generation : undefined;
+  if (state && !state.deleted && own && !derived && currentGen && currentGen !== own) {
+    // CloudFormation's cleanup of a replaced generation: only that one goes.
+    const slots = ownSlots(state).get(own) ?? [];
+    await ledger.retire(definition, own, slots, 'CloudFormation replaced it', true, state);
+    log('info', 'cleaned up the replaced generation', { physicalResourceId: id, secretArn: props.SecretArn });
+    return { physicalResourceId: id };
+  }
+
+  // The resource is deleted: every credential on the ledger goes, and those only derivable when the ledger is gone.
+  const labelled = state ? ownSlots(state) : new Map();
+  const known = new Map<string, Definition>([[own ?? '', definition], [derived ?? '', definition]]);
+    // Labels are left on: they name revoked credentials of a secret that goes next, and each removal is a call.
+  if (state) await ledger.reconcile(state, new Set(), 'the resource is deleted', state.deleted ? new Map([...labelled.keys()].map((g) => [g, definition])) : known, false);
+  for (const generation of [own, derived]) {
+    if (!generation || labelled.has(generation)) continue;
+    // Off the ledger: the secret is gone, or a Create died before its intent. Its slots are still derivable.
+    for (let slot = 0; slot < (state ? 1 : SLOTS); slot++) await ledger.revokeSlot(definition, generation, slot, 'the resource is deleted');
+  }
+  if (issuer.listIssuedNames) {
+    // Leftovers of a kind the service can list: anything under this prefix.
+    for (const name of await issuer.listIssuedNames(definition) ?? []) {
+      log('info', `deleting leftover ${issuer.noun}`, { credentialName: name, secretArn: props.SecretArn });
+      await issuer.revokeByName(definition, name);
+    }
+  }
+  if (!state) log('warn', 'secret is gone; revoked every credential name derivable from the resource', { physicalResourceId: id, secretArn: props.SecretArn });
+  log('info', 'deleted every credential this resource issued', { physicalResourceId: id, secretArn: props.SecretArn });
+  return { physicalResourceId: id };
+}

@@ -1,0 +1,271 @@
+/**
+ * The ledger is the credential's secret. The whole engine rests on one invariant:
+ *
+ *   Every credential that may still work has its name on a custom staging label
+ *   OWN-<generation>-<slot> of its secret. Only retire() takes such a label off,
+ *   and only after it has revoked the credential of that name.
+ *
+ * A label names a slot, and a slot's credential name is derived (ids.ts), so a label alone is enough to revoke:
+ * from a version that holds no credential yet (the intent, written before issuing), or from a secret scheduled
+ * for deletion whose values can no longer be read. Secrets Manager never moves a custom label by itself (it
+ * moves AWSPREVIOUS on every AWSCURRENT move, which is why AWS labels cannot be the ledger). A write moves an
+ * OWN label only onto a version that names the same credential, so no write takes a name off the ledger.
+ * Revoking without taking the label off is always allowed. Every CloudFormation event and rotation step decides
+ * which generations to keep, issues or promotes, and leaves the rest to reconcile(), which calls retire().
+ */
+import { Definition, Issuer, NameInUseError } from '../issuers/types';
+import { describeError, log } from '../log';
+import { isLabelConflict, SecretState, SecretStore, Stage } from '../clients/secrets-manager';
+import { Guard } from './guard';
+import { credentialName, generationOf, nextSlot, ownLabel, parseOwnLabel, physicalIdOf } from './ids';
+
+/** Engine bookkeeping stored beside the credential; nothing here is secret. */
+export interface Lifecycle {
+  /** Issuer module that issued the credential. */
+  readonly kind: string;
+  /** Physical id of the custom-resource generation that owns this credential; rotation keeps it. */
+  readonly generation: string;
+  /** Which of the generation's slots this credential is. */
+  readonly slot: number;
+  /** What the credential is (workspace, role, lifetime, name prefix…); a change means reissue. */
+  readonly definition: Definition;
+  /** Version that was AWSCURRENT when rotation created this one (finishSecret's compare-and-swap). */
+  readonly basedOnVersionId?: string;
+  /** The replaced generation's version that a rollback of the stack update restores; rotation carries it on. */
+  readonly rollbackTo?: string;
+}
+
+/** The secret's JSON. `key` is the token; the other fields are the issuer's, plus `expiresAt`. */
+export interface CredentialRecord {
+  readonly key: string;
+  readonly expiresAt: string;
+  readonly fields: Record<string, string>;
+  readonly lifecycle: Lifecycle;
+}
+
+/** Written before issuing, under the labels the credential will have: what is needed to revoke it by name. */
+export interface Intent {
+  readonly kind: string;
+  readonly generation: string;
+  readonly definition: Definition;
+}
+
+export interface Entry {
+  readonly versionId: string;
+  readonly stages: readonly string[];
+  readonly record?: CredentialRecord;
+  readonly intent?: Intent;
+}
+
+/** One OWN label: a slot of a generation, and the version it is on. */
+export interface LabelledSlot {
+  readonly generation: string;
+  readonly slot: number;
+  readonly label: string;
+  readonly versionId: string;
+}
+
+export function serializeRecord(record: CredentialRecord): string {
+  return JSON.stringify({ key: record.key, ...record.fields, expiresAt: record.expiresAt, lifecycle: record.lifecycle });
+}
+
+export function parseValue(value: string | undefined): { record?: CredentialRecord; intent?: Intent } {
+  let parsed: any;
+  try {
+    parsed = JSON.parse(value ?? '');
+  } catch {
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null) return {};
+  if (parsed.intent && typeof parsed.intent.generation === 'string' && typeof parsed.intent.definition === 'object') return { intent: parsed.intent };
+  const { key, expiresAt, lifecycle, ...rest } = parsed;
+  if (typeof key !== 'string' || typeof expiresAt !== 'string' || !lifecycle || typeof lifecycle !== 'object') return {};
+  if (typeof lifecycle.kind !== 'string' || typeof lifecycle.generation !== 'string' || typeof lifecycle.definition !== 'object') return {};
+  const fields: Record<string, string> = {};
+  for (const [name, v] of Object.entries(rest)) if (typeof v === 'string') fields[name] = v;
+  return { record: { key, expiresAt, fields, lifecycle: { ...lifecycle, slot: Number(lifecycle.slot ?? 0) } } };
+}
+
+export const definitionOf = (entry: Entry | undefined): Definition | undefined => entry?.record?.lifecycle.definition ?? entry?.intent?.definition;
+
+/** Every OWN label of the secret, grouped by generation. */
+export function ownSlots(state: SecretState): Map<string, LabelledSlot[]> {
+  const out = new Map<string, LabelledSlot[]>();
+  for (const [versionId, stages] of state.stagesByVersion) {
+    for (const label of stages) {
+      const own = parseOwnLabel(label);
+      if (!own) continue;
+      out.set(own.generation, [...(out.get(own.generation) ?? []), { ...own, label, versionId }]);
+    }
+  }
+  return out;
+}
+
+export function sameDefinition(a: Definition, b: Definition): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+/** Thrown when work resumes after the invocation already answered (the guard fired). */
+export class AbandonedError extends Error {
+  constructor() {
+    super('the invocation already answered CloudFormation; this work was abandoned');
+    this.name = 'AbandonedError';
+  }
+}
+
+export interface IssueRequest {
+  readonly definition: Definition;
+  /** Generation (ten hex digits) and slot of the credential. */
+  readonly generation: string;
+  readonly slot: number;
+  /** The version the credential is written to, with `stages` besides its OWN labels. */
+  readonly versionId: string;
+  readonly stages: readonly string[];
+  /** Where to write the intent first; rotation has none (its slot is already labelled, see issue()). */
+  readonly intentVersionId?: string;
+  readonly basedOnVersionId?: string;
+  readonly rollbackTo?: string;
+}
+
+export class Ledger {
+  constructor(readonly store: SecretStore, readonly issuer: Issuer, readonly secretArn: string, private readonly guard?: Guard) {}
+
+  describe(): Promise<SecretState | undefined> {
+    return this.store.describe(this.secretArn);
+  }
+
+  async read(selector: { versionId?: string; stage?: string }): Promise<Entry | undefined> {
+    const stored = await this.store.read(this.secretArn, selector);
+    return stored && { versionId: stored.versionId, stages: stored.stages, ...parseValue(stored.value) };
+  }
+
+  nameOf(definition: Definition, generation: string, slot: number): string {
+    return credentialName(this.issuer.namePrefix(definition), generation, slot);
+  }
+
+  /**
+   * Issues the credential of one slot and writes it with the slot's label and the next slot's: the next
+   * rotation issues into that one, so its name is on the ledger before anything is issued under it. The
+   * intent, when asked for, puts both labels on the ledger before this issue. Idempotent for one versionId.
+   */
+  async issue(req: IssueRequest): Promise<CredentialRecord> {
+    const { definition, generation, slot } = req;
+    const name = this.nameOf(definition, generation, slot);
+    const labels = [ownLabel(generation, slot), ownLabel(generation, nextSlot(slot))];
+    const physicalId = physicalIdOf(this.issuer.namePrefix(definition), generation);
+    if (req.intentVersionId) {
+      this.guard?.check();
+      const intent: Intent = { kind: this.issuer.kind, generation: physicalId, definition };
+      await this.store.put(this.secretArn, req.intentVersionId, JSON.stringify({ intent }), labels);
+    }
+    this.guard?.check();
+    let issued;
+    try {
+      issued = await this.issuer.issue(definition, name);
+    } catch (err) {
+      if (!(err instanceof NameInUseError)) throw err;
+      const existing = await this.read({ versionId: req.versionId });
+      if (existing?.record && this.issuer.nameOf(existing.record) === name) {
+        log('info', `${this.issuer.noun} was already issued and stored by an earlier attempt`, { credentialName: name, versionId: req.versionId });
+        return existing.record;
+      }
+      // The name is on the ledger, so whatever holds it is ours: an attempt that died before writing.
+      log('warn', `${this.issuer.noun} name is taken by a credential that was never stored; replacing it`, { credentialName: name });
+      await this.issuer.revokeByName(definition, name);
+      issued = await this.issuer.issue(definition, name);
+    }
+    const record: CredentialRecord = {
+      key: issued.token, expiresAt: issued.expiresAt, fields: issued.fields,
+      lifecycle: {
+        kind: this.issuer.kind, generation: physicalId, slot, definition,
+        ...(req.basedOnVersionId ? { basedOnVersionId: req.basedOnVersionId } : {}),
+        ...(req.rollbackTo ? { rollbackTo: req.rollbackTo } : {}),
+      },
+    };
+    try {
+      // Once the guard gave up, nothing is written or promoted: the credential is revoked instead.
+      this.guard?.check();
+      await this.store.put(this.secretArn, req.versionId, serializeRecord(record), [...labels, ...req.stages]);
+    } catch (err) {
+      await this.revokeQuietly(definition, name, err instanceof AbandonedError ? 'issued after the invocation gave up' : 'it could not be stored');
+      if (err instanceof AbandonedError) throw err;
+      throw new Error(`Storing ${this.issuer.noun} ${name} in secret ${this.secretArn} failed (${describeError(err)}); the ${this.issuer.noun} was revoked`);
+    }
+    return record;
+  }
+
+  /** Writes an issued credential again under another version (same labels), e.g. with a new rollbackTo. */
+  async rewrite(record: CredentialRecord, versionId: string): Promise<void> {
+    const { slot } = record.lifecycle;
+    const gen = generationOf(record.lifecycle.generation)!;
+    this.guard?.check();
+    await this.store.put(this.secretArn, versionId, serializeRecord(record), [ownLabel(gen, slot), ownLabel(gen, nextSlot(slot))]);
+  }
+
+  /** Moves AWSCURRENT to `versionId` if it is still on `fromVersionId`; false when it moved meanwhile. */
+  async promote(versionId: string, fromVersionId: string | undefined): Promise<boolean> {
+    this.guard?.check();
+    try {
+      await this.store.moveStage(this.secretArn, Stage.CURRENT, versionId, fromVersionId);
+      return true;
+    } catch (err) {
+      if (isLabelConflict(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Revokes the credential of one slot by name; its label stays (allowed: a label may outlive its credential). */
+  async revokeSlot(definition: Definition, generation: string, slot: number, why: string): Promise<void> {
+    const name = this.nameOf(definition, generation, slot);
+    await this.issuer.revokeByName(definition, name);
+    log('info', `revoked ${this.issuer.noun}`, { credentialName: name, why });
+  }
+
+  /**
+   * The one function that takes an OWN label off: revokes every named slot of a generation, then (with
+   * `unlabel`) removes those labels. A label that has moved meanwhile names the same credential on another
+   * version, so it is left there.
+   */
+  async retire(definition: Definition, generation: string, slots: readonly LabelledSlot[], why: string, unlabel = true, state?: SecretState): Promise<void> {
+    for (const slot of new Set(slots.map((s) => s.slot))) await this.revokeSlot(definition, generation, slot, why);
+    if (!unlabel) return;
+    // AWSPREVIOUS or AWSPENDING on a retired version would point a reader at a revoked credential: they go too.
+    const versions = new Set(slots.map((s) => s.versionId));
+    const aws = [...versions].flatMap((versionId) => (state?.stagesByVersion.get(versionId) ?? [])
+      .filter((label) => label === Stage.PREVIOUS || label === Stage.PENDING).map((label) => ({ label, versionId })));
+    for (const { label, versionId } of [...slots, ...aws]) {
+      await this.store.removeStage(this.secretArn, label, versionId).catch((err) => {
+        if (!isLabelConflict(err)) throw err;
+      });
+    }
+  }
+
+  /**
+   * Retires every generation on the ledger that is not in `keep`. Its definition comes from `known` or from
+   * reading one of its versions (the intent or any credential of it: they share the definition).
+   */
+  async reconcile(state: SecretState, keep: ReadonlySet<string>, why: string, known: ReadonlyMap<string, Definition> = new Map(), unlabel = true): Promise<void> {
+    for (const [generation, slots] of ownSlots(state)) {
+      if (keep.has(generation)) continue;
+      const definition = known.get(generation) ?? definitionOf(await this.read({ versionId: slots[0].versionId }));
+      if (!definition) {
+        log('error', 'an OWN label is on a version this library did not write; left alone', { secretArn: this.secretArn, label: slots[0].label });
+        continue;
+      }
+      await this.retire(definition, generation, slots, why, unlabel && !state.deleted, state);
+    }
+  }
+
+  async revokeQuietly(definition: Definition, name: string, why: string): Promise<boolean> {
+    try {
+      await this.issuer.revokeByName(definition, name);
+      log('info', `revoked ${this.issuer.noun}`, { credentialName: name, why });
+      return true;
+    } catch (err) {
+      log('error', `could not revoke ${this.issuer.noun}; delete it by hand`, { credentialName: name, why, error: describeError(err) });
+      return false;
+    }
+  }
+}
