@@ -161,7 +161,7 @@ describe('Delete', () => {
   test('revokes the key behind every labelled version and answers SUCCESS with the same id', async () => {
     const id = await deployAndRotate();
     const secret = bed.world.secret(SECRET_ARN);
-    const labelled = Object.keys(secret.labels()).map((v) => JSON.parse(secret.versions.get(v)!.value).keyName).sort();
+    const labelled = Object.keys(secret.labels()).map((v) => JSON.parse(secret.versions.get(v)!.value!).keyName).sort();
     expect(Object.values(secret.labels()).flat().sort()).toEqual(['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS']);
     bed.world.resetCalls();
 

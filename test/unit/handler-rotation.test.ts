@@ -36,7 +36,7 @@ async function deploy(): Promise<{ id: string; versionId: string; token: string 
   const answer = await bed.create({ requestId: 'create-1', props: keyProps() });
   expect(answer.Status).toBe('SUCCESS');
   const v = secret().holderOf('AWSCURRENT')!;
-  return { id: answer.PhysicalResourceId, versionId: v.id, token: JSON.parse(v.value).key };
+  return { id: answer.PhysicalResourceId, versionId: v.id, token: JSON.parse(v.value!).key };
 }
 
 async function rotateFully(token: string): Promise<void> {

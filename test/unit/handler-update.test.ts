@@ -10,7 +10,7 @@ import { GrafanaErrors, PASS } from './helpers/fake-aws';
 const bed = useBed();
 
 const current = () => bed.world.secret(SECRET_ARN).valueAt('AWSCURRENT');
-const versionOf = (keyName: string) => [...bed.world.secret(SECRET_ARN).versions.values()].find((v) => JSON.parse(v.value).keyName === keyName)!;
+const versionOf = (keyName: string) => [...bed.world.secret(SECRET_ARN).versions.values()].find((v) => JSON.parse(v.value!).keyName === keyName)!;
 
 async function createOrFail(props = keyProps()) {
   const answer = await bed.create({ requestId: 'create-1', props });
@@ -531,7 +531,7 @@ describe('a whole rotation between an Update and CloudFormation\'s cleanup or ro
       throw Object.assign(new Error('connection reset'), { name: 'InvalidRequestException', $fault: 'client' });
     }, 1);
     await bed.rotate('finishSecret', token);
-    const promoted = JSON.parse(bed.world.secret(SECRET_ARN).versions.get(token)!.value).key as string;
+    const promoted = JSON.parse(bed.world.secret(SECRET_ARN).versions.get(token)!.value!).key as string;
     expect(bed.world.secret(SECRET_ARN).labels()[token]).toContain('AWSPREVIOUS');
 
     expect(await bed.rotate('finishSecret', token)).toBeUndefined();
@@ -573,7 +573,7 @@ describe('races found by the second review (each test failed before its fix)', (
     await rotateAll('78787878-bbbb-4bbb-8bbb-787878787878');
     expect(current().keyRole).toBe('ADMIN');
     // The obligation travels with the rotated versions, and the failure is logged each time.
-    expect(JSON.parse(bed.world.secret(SECRET_ARN).versions.get('78787878-bbbb-4bbb-8bbb-787878787878')!.value).lifecycle.displaces.fields.keyName).toBe(replaced);
+    expect(JSON.parse(bed.world.secret(SECRET_ARN).versions.get('78787878-bbbb-4bbb-8bbb-787878787878')!.value!).lifecycle.displaces.fields.keyName).toBe(replaced);
     expect(bed.logs.filter((l) => l.includes('could not revoke') && l.includes(replaced)).length).toBeGreaterThanOrEqual(2);
     const deleted = await bed.del({ physicalId: (await bed.world.secret(SECRET_ARN).valueAt('AWSCURRENT')).lifecycle.generation, props: admin });
     expect(deleted.Status).toBe('SUCCESS');
