@@ -108,7 +108,7 @@ export class SecretsManagerModel {
   private readonly account: string;
 
   constructor(opts: ModelOptions = {}) {
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? (() => Date.now());
     this.region = opts.region ?? 'us-east-1';
     this.account = opts.account ?? '123456789012';
   }

@@ -18,7 +18,8 @@ import { ModelSecret, SecretsManagerError, SecretsManagerModel } from '../../mod
 
 export type Op =
   | 'CreateWorkspaceApiKey' | 'DeleteWorkspaceApiKey' | 'DescribeWorkspace'
-  | 'DescribeSecret' | 'GetSecretValue' | 'PutSecretValue' | 'UpdateSecretVersionStage';
+  | 'DescribeSecret' | 'GetSecretValue' | 'PutSecretValue' | 'UpdateSecretVersionStage'
+  | 'ListSecretVersionIds' | 'RestoreSecret' | 'DeleteSecret';
 
 export interface Call { readonly op: Op; readonly input: any }
 
@@ -159,6 +160,9 @@ export class World {
       case 'GetSecretValue':
       case 'PutSecretValue':
       case 'UpdateSecretVersionStage':
+      case 'ListSecretVersionIds':
+      case 'RestoreSecret':
+      case 'DeleteSecret':
         try {
           return this.sm.call(op, input);
         } catch (err) {
@@ -190,6 +194,9 @@ export function installFakeAws(world: () => World) {
     [sm, S.GetSecretValueCommand, 'GetSecretValue'],
     [sm, S.PutSecretValueCommand, 'PutSecretValue'],
     [sm, S.UpdateSecretVersionStageCommand, 'UpdateSecretVersionStage'],
+    [sm, S.ListSecretVersionIdsCommand, 'ListSecretVersionIds'],
+    [sm, S.RestoreSecretCommand, 'RestoreSecret'],
+    [sm, S.DeleteSecretCommand, 'DeleteSecret'],
   ];
   return {
     grafana,
