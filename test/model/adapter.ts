@@ -56,8 +56,13 @@ export function installAdapter<Inv>(hooks: () => Hooks<Inv>): () => void {
   for (const [mock, command, op] of routes) mock.on(command).callsFake((input: any) => hooks().call(current.getStore() as Inv | undefined, op, input));
   const answer = jest.spyOn(cfnResponse, 'sendAnswer').mockImplementation(async (_event, a) =>
     hooks().answer(current.getStore() as Inv | undefined, { status: a.status, physicalResourceId: a.physicalResourceId, reason: a.reason }));
-  return () => { grafana.restore(); sm.restore(); answer.mockRestore(); };
+  forget = () => { grafana.resetHistory(); sm.resetHistory(); answer.mockClear(); };
+  return () => { grafana.restore(); sm.restore(); answer.mockRestore(); forget = () => undefined; };
 }
+
+let forget = (): void => undefined;
+/** Drops the mocks' record of past calls: thousands of sequences would otherwise keep every input alive. */
+export function forgetCalls(): void { forget(); }
 
 /** Runs the handler for `event` as invocation `inv`, with a Lambda context of `timeoutMs` on the (fake) clock. */
 export function invoke<Inv>(inv: Inv, event: Record<string, unknown>, timeoutMs: number): Promise<void> {

@@ -20,7 +20,7 @@
  */
 import fc from 'fast-check';
 import { World } from '../unit/helpers/fake-aws';
-import { CfnAnswer, guardAfterMs, Hooks, invoke, keyProperties, Op } from './adapter';
+import { CfnAnswer, forgetCalls, guardAfterMs, Hooks, invoke, keyProperties, Op } from './adapter';
 import { checkInvariants, Rule, Violation } from './invariants';
 
 export const WS = 'g-0a1b2c3d4e';
@@ -600,6 +600,7 @@ export class Census {
 /** Runs one sequence; throws (with the trace) when it breaks one of `rules`. */
 export async function runAndCheck(actions: readonly Action[], rules: readonly Rule[], census?: Census): Promise<void> {
   jest.clearAllTimers();
+  forgetCalls();
   const outcome = await new Interleaving().run(actions);
   census?.add(outcome);
   const broken = outcome.violations.filter((v) => rules.includes(v.rule));
