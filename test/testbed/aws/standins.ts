@@ -267,7 +267,7 @@ export class AwsStandIns {
       if (fault) {
         if (fault.kind === 'drop') { this.record(op, 0); req.socket.destroy(); return; }
         if (fault.kind === 'hang') { this.record(op, 0); this.hanging.add(res); return; }
-        if (fault.kind === 'delay') await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
+        if (fault.kind === 'delay') await (fault.until ?? new Promise((r) => setTimeout(r, fault.delayMs ?? 1000)));
         if (fault.kind === 'throttle') throw isSm ? new ServiceError(400, 'ThrottlingException', 'Rate exceeded') : new ServiceError(429, 'ThrottlingException', 'Rate exceeded');
         if (fault.kind === 'serverError') throw isSm ? new ServiceError(500, 'InternalServiceError', 'Internal failure') : new ServiceError(500, 'InternalServerException', 'Internal failure');
       }
