@@ -27,7 +27,7 @@ export interface Lifecycle {
   readonly generation: string;
   /** Which of the generation's slots this credential is. */
   readonly slot: number;
-  /** What the credential is (workspace, role, lifetime, name prefix…); a change means reissue. */
+  /** What the credential is, in the issuer's terms; a change means reissue. */
   readonly definition: Definition;
   /** Version that was AWSCURRENT when rotation created this one (finishSecret's compare-and-swap). */
   readonly basedOnVersionId?: string;

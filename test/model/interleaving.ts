@@ -327,7 +327,7 @@ export class Interleaving {
         return;
       }
       // The stack's create fails: CloudFormation deletes what it created, this resource with the id it answered (if any).
-      const id = a?.physicalResourceId ?? `${LOGICAL_ID}-placeholder`;
+      const id = a?.physicalResourceId ?? `${LOGICAL_ID}-cfn-generated`;
       const b = await this.deliver(this.event('Delete', props, { PhysicalResourceId: id }), dup);
       if (b?.status !== 'SUCCESS') {
         // ROLLBACK_FAILED: CloudFormation keeps what it could not delete, and the secret this resource depends on;
