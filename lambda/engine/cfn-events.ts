@@ -119,18 +119,29 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
 
     if (!issued && matches(issuer, definition, current?.record)) {
       // Already what is asked: a repeated Update, or the rollback of one that never promoted its credential.
+      let keptId = currentId!;
+      if ([...ownSlots(state).keys()].some((g) => !keeping(currentGen).has(g))) {
+        // Something is to be retired: first move AWSCURRENT to a fresh copy, so that a late duplicate of the Update
+        // being undone, holding this version as its compare-and-swap source, can no longer promote.
+        keptId = versionIdFor(`kept:${currentId}:${event.RequestId}`);
+        await ledger.rewrite(current!.record!, keptId);
+        if (!await ledger.promote(keptId, currentId)) continue;
+      }
       await ledger.reconcile(state, keeping(currentGen), why);
-      await keepCurrentOn(ledger, keeping(currentGen), currentId!);
+      await keepCurrentOn(ledger, keeping(currentGen), keptId);
       log('info', `secret already holds the requested ${issuer.noun}`, { credentialName: issuer.nameOf(current!.record!), secretArn: props.SecretArn });
       return outcome(current!.record!.lifecycle.generation, props.SecretArn);
     }
     const replaced = !issued && current?.record?.lifecycle.rollbackTo ? await ledger.read({ versionId: current.record.lifecycle.rollbackTo }) : undefined;
     const replacedGen = replaced?.record && generationOf(replaced.record.lifecycle.generation);
     if (restorable(replaced) && replacedGen && ownSlots(state).has(replacedGen)) {
-      // A rollback: the replaced generation's credential still works and is what is asked again. Restore it.
-      if (!await ledger.promote(replaced.versionId, currentId)) continue;
+      // A rollback: the replaced generation's credential still works and is what is asked again. Restore it, in a
+      // fresh copy of its version: a late duplicate of the Update may still hold the old one as its swap source.
+      const restoredId = versionIdFor(`restored:${replaced.versionId}:${event.RequestId}`);
+      await ledger.rewrite(replaced.record, restoredId);
+      if (!await ledger.promote(restoredId, currentId)) continue;
       await ledger.reconcile(state, keeping(replacedGen), why);
-      await keepCurrentOn(ledger, keeping(replacedGen), replaced.versionId);
+      await keepCurrentOn(ledger, keeping(replacedGen), restoredId);
       log('info', `restored the replaced ${issuer.noun}`, { credentialName: issuer.nameOf(replaced.record), secretArn: props.SecretArn });
       return outcome(replaced.record.lifecycle.generation, props.SecretArn);
     }
@@ -177,8 +188,9 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
 }
 
 /**
- * After a reconcile: if another event promoted a generation this one has just retired (a duplicate delivery of the
- * Update being rolled back, say), AWSCURRENT goes back to `versionId`. Never leaves AWSCURRENT on a retired generation.
+ * Around a reconcile: if another event promoted a generation this one retires (a late duplicate of the Update being
+ * rolled back, say), AWSCURRENT goes back to `versionId` before and after the retiring, so that it is never left on
+ * a retired generation (for the moment between the two checks it can be: see the README's limits).
  */
 async function keepCurrentOn(ledger: Ledger, keep: ReadonlySet<string>, versionId: string): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt++) {

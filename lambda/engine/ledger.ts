@@ -218,7 +218,10 @@ export class Ledger {
   }
 
   /** Writes an issued credential again under another version (same labels), e.g. with a new rollbackTo. */
-  async rewrite(record: CredentialRecord, versionId: string): Promise<void> {
+  async rewrite(credential: CredentialRecord, versionId: string): Promise<void> {
+    // A copy is no rotation's result: without basedOnVersionId, an Update racing it does not take it for one.
+    const { basedOnVersionId: _notRotated, ...lifecycle } = credential.lifecycle;
+    const record = { ...credential, lifecycle };
     const { slot } = record.lifecycle;
     const gen = generationOf(record.lifecycle.generation)!;
     this.guard?.check();

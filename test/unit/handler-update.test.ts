@@ -15,8 +15,15 @@ const versionOf = (keyName: string) => [...bed.world.secret(SECRET_ARN).versions
 /** The secret's AWS labels (AWSCURRENT, AWSPREVIOUS, AWSPENDING) by version, without the engine's OWN labels. */
 const awsLabels = () => Object.fromEntries(Object.entries(bed.world.secret(SECRET_ARN).labels())
   .map(([v, labels]) => [v, labels.filter((l) => l.startsWith('AWS'))]).filter(([, labels]) => labels.length));
-/** Keys of the versions holding AWSCURRENT and AWSPREVIOUS: the only ones that may work once nothing is in flight. */
-const labelledNames = () => ['AWSCURRENT', 'AWSPREVIOUS'].map((l) => bed.world.secret(SECRET_ARN).valueAt(l)?.keyName).filter(Boolean).sort();
+/** Names of the keys that labelled versions hold. */
+const labelledNames = () => [...new Set(Object.keys(bed.world.secret(SECRET_ARN).labels())
+  .map((v) => JSON.parse(bed.world.secret(SECRET_ARN).versions.get(v)!.value!).keyName).filter(Boolean))].sort();
+/** Every working key is one a labelled version holds, and at most two work. */
+function expectAtMostTwoOnTheLedger(): void {
+  const live = bed.world.liveKeys(WS);
+  expect(live.length).toBeLessThanOrEqual(2);
+  expect(labelledNames()).toEqual(expect.arrayContaining(live));
+}
 const isIntent = (input: any) => JSON.parse(input.SecretString).intent !== undefined;
 /** Runs `fn` instead of the next PutSecretValue that writes a key (an intent write passes through). */
 function onKeyWrite(fn: (input: any, proceed: () => Promise<any>) => any): void {
@@ -198,10 +205,11 @@ describe('a rollback restores the replaced key, and issues nothing', () => {
 
     expect(rollback).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: v1.id, Data: { CredentialName: v1.id, SecretArn: SECRET_ARN } });
     expect(bed.world.count('CreateWorkspaceApiKey')).toBe(0);
-    expect(bed.world.count('PutSecretValue')).toBe(0);
-    expect(bed.world.inputs('UpdateSecretVersionStage')).toEqual([
-      { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT', MoveToVersionId: v1Version, RemoveFromVersionId: v2.version },
-    ]);
+    // The same key, in a fresh copy of its version: a late duplicate of the Update cannot swap AWSCURRENT from it.
+    const [copy] = bed.world.inputs('PutSecretValue');
+    expect(JSON.parse(copy.SecretString).key).toBe(v1.token);
+    expect(bed.world.inputs('UpdateSecretVersionStage')[0]).toEqual(
+      { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT', MoveToVersionId: copy.ClientRequestToken, RemoveFromVersionId: v2.version });
     expect(current().key).toBe(v1.token);
     expect(bed.world.isLive(v1.token)).toBe(true);
 
@@ -211,7 +219,8 @@ describe('a rollback restores the replaced key, and issues nothing', () => {
     expect(cleanup).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: v2.id });
     expect(bed.world.isLive(v2.token)).toBe(false);
     expect(bed.world.isLive(v1.token)).toBe(true);
-    expect(awsLabels()).toEqual({ [v1Version]: ['AWSCURRENT'] });
+    expect(awsLabels()).toEqual({ [copy.ClientRequestToken]: ['AWSCURRENT'] });
+    expect(v1Version).not.toBe(copy.ClientRequestToken);
 
     // And the stack can still be deleted cleanly afterwards.
     await bed.del({ physicalId: v1.id, props: viewer });
@@ -482,7 +491,7 @@ describe('a failed or abandoned Update never moves AWSCURRENT, and what it issue
     expect(rotated).not.toBe(v1.token);
     expect(current().key).toBe(rotated);
     expect(bed.world.isLive(rotated)).toBe(true);
-    expect(bed.world.liveKeys(WS)).toEqual(labelledNames());
+    expectAtMostTwoOnTheLedger();
   });
 });
 
@@ -526,7 +535,7 @@ describe('a rotation racing an Update leaves every working key on the ledger and
     expect(current().keyRole).toBe('ADMIN');
   });
 
-  test('an Update raced by two rotations that then fails: the rollback leaves only keys AWSCURRENT and AWSPREVIOUS name', async () => {
+  test('an Update raced by two rotations that then fails: the rollback leaves at most two keys, each on the ledger', async () => {
     const viewer = keyProps();
     const admin = keyProps({ Role: 'ADMIN' });
     const v1 = await createOrFail(viewer);
@@ -547,10 +556,10 @@ describe('a rotation racing an Update leaves every working key on the ledger and
     expect(rollback.Status).toBe('SUCCESS');
     expect(current().keyRole).toBe('VIEWER');
     expect(bed.world.isLive(current().key)).toBe(true);
-    expect(bed.world.liveKeys(WS)).toEqual(labelledNames());
+    expectAtMostTwoOnTheLedger();
   });
 
-  test('an Update raced by a rotation whose process then freezes for good: the rollback leaves only keys AWSCURRENT and AWSPREVIOUS name', async () => {
+  test('an Update raced by a rotation whose process then freezes for good: the rollback leaves at most two keys, each on the ledger', async () => {
     const viewer = keyProps();
     const admin = keyProps({ Role: 'ADMIN' });
     const v1 = await createOrFail(viewer);
@@ -568,6 +577,6 @@ describe('a rotation racing an Update leaves every working key on the ledger and
     expect(rollback.Status).toBe('SUCCESS');
     expect(current().keyRole).toBe('VIEWER');
     expect(bed.world.isLive(current().key)).toBe(true);
-    expect(bed.world.liveKeys(WS)).toEqual(labelledNames());
+    expectAtMostTwoOnTheLedger();
   });
 });
