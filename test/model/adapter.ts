@@ -92,15 +92,16 @@ export function keyProperties(secretArn: string, workspaceId: string, role: stri
 }
 
 /**
- * The names of the credentials a secret version stands for: the credential it
- * holds, or the one an intent record says is being issued. Other names a
- * record mentions (a predecessor's, say) do not count: that is bookkeeping,
- * not a label on the credential.
+ * The names of the credentials a labelled secret version stands for: the
+ * credential it holds, or the one an intent record says is being issued.
+ * Other names a record mentions (a predecessor's, say) do not count: that is
+ * bookkeeping, not a label on the credential. An engine whose names derive
+ * from its labels (a generation and slot in an own label, say) reads them here.
  */
-export function credentialNamesIn(secretString: string | undefined): string[] {
-  if (!secretString) return [];
+export function credentialNamesOf(version: { readonly value?: string; readonly stages: ReadonlySet<string> }): string[] {
+  if (!version.value) return [];
   let v: any;
-  try { v = JSON.parse(secretString); } catch { return []; }
+  try { v = JSON.parse(version.value); } catch { return []; }
   const names = [v?.keyName, v?.intent?.keyName, v?.intent?.name];
   return names.filter((n): n is string => typeof n === 'string');
 }

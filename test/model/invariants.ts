@@ -10,7 +10,7 @@
  * waives reachable (no label is left) but never at-most-2 or none-after-delete.
  */
 import type { ModelSecret } from './secrets-manager-model';
-import { credentialNamesIn, tokenIn } from './adapter';
+import { credentialNamesOf, tokenIn } from './adapter';
 
 export type Rule = 'reachable' | 'reachable-in-flight' | 'current-works' | 'at-most-2' | 'none-after-delete';
 
@@ -37,7 +37,7 @@ export function checkInvariants(s: Snapshot): Violation[] {
   const out: Violation[] = [];
   const named = new Set<string>();
   for (const v of s.secret?.versions.values() ?? []) {
-    if (v.stages.size) for (const n of credentialNamesIn(v.value)) named.add(n);
+    if (v.stages.size) for (const n of credentialNamesOf(v)) named.add(n);
   }
   const unreachable = s.live.filter((n) => !named.has(n));
   if (unreachable.length && s.secretDeletedOutOfBand !== 'forced') {
