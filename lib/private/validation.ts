@@ -271,3 +271,10 @@ export function rotationSchedule(owner: string, ttlSeconds: number, rotateAfter:
   const windowSeconds = seconds < DAY ? HOUR : DAY;
   return { scheduleExpression, windowSeconds, rotateAfterSeconds: seconds };
 }
+
+/** vpcSubnets and securityGroups only mean something with a vpc (issue #16). */
+export function validatePlacement(owner: string, placement: { readonly vpc?: unknown; readonly vpcSubnets?: unknown; readonly securityGroups?: unknown }): void {
+  if ((placement.vpcSubnets !== undefined || placement.securityGroups !== undefined) && placement.vpc === undefined) {
+    throw new Error(`${owner}: vpcSubnets and securityGroups need vpc: set vpc to the VPC the handler runs in, or leave them unset`);
+  }
+}
