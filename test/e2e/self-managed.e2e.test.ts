@@ -181,3 +181,41 @@ test('a server that hangs during rotation: the rotation fails, AWSCURRENT keeps 
   expect(await driver.destroy()).toMatchObject({ ok: true });
   expect(grafana.existing()).toHaveLength(0);
 }, 60_000);
+
+test('a record tampered to name another server: rotation refuses to call it, and the attacker sees no call', async () => {
+  const attacker = await GrafanaServerStandIn.start({ now: () => standins.clock.now() });
+  try {
+    await driver.deploy(apiKeyStack());
+    const secretArn = driver.secretArn('KeySecret');
+    const original = versionWith(standins, secretArn)!.value;
+    const tampered = { ...original, lifecycle: { ...original.lifecycle, definition: { ...original.lifecycle.definition, grafanaUrl: attacker.url } } };
+    standins.cloudFormationCall('PutSecretValue', { SecretId: secretArn, SecretString: JSON.stringify(tampered) });
+    const outcome = await rotate(driver, standins, secretArn);
+    expect(outcome.ok).toBe(false);
+    expect(driver.logs().join('\n')).toMatch(/Refusing to call Grafana at 'https:\/\/127.0.0.1:\d+': it is not a server this stack's template names/);
+    expect(attacker.totalCalls()).toBe(0);
+    standins.cloudFormationCall('PutSecretValue', { SecretId: secretArn, SecretString: JSON.stringify(original) });
+    expect(await driver.destroy()).toMatchObject({ ok: true });
+    expect(grafana.existing()).toHaveLength(0);
+  } finally {
+    await attacker.stop();
+  }
+});
+
+test('service account: renaming it replaces it (and reissues its token); rollback keeps the old one', async () => {
+  const named = (name: string) => serverStack((stack, server) => {
+    new GrafanaServiceAccount(stack, 'Ci', { grafana: server, serviceAccountName: name }).addToken('Deploy');
+  });
+  await driver.deploy(named('ci-one'));
+  const first = valueOf('CiDeploySecret');
+  expect(await driver.deploy(named('ci-two'), { failAfterUpdates: true })).toMatchObject({ ok: false });
+  expect(grafana.serviceAccounts().map((a) => a.name)).toEqual(['ci-one']);
+  expect(grafana.isValid(first.key)).toBe(true);
+  expect(await driver.deploy(named('ci-two'))).toMatchObject({ ok: true });
+  expect(grafana.serviceAccounts().map((a) => a.name)).toEqual(['ci-two']);
+  expect(grafana.isValid(first.key)).toBe(false);
+  expect(grafana.isValid(valueOf('CiDeploySecret').key)).toBe(true);
+  expect(await driver.destroy()).toMatchObject({ ok: true });
+  expect(grafana.existing()).toHaveLength(0);
+  expect(grafana.serviceAccounts()).toHaveLength(0);
+});
