@@ -50,7 +50,7 @@ function backoffMs(retry: number): number {
 export async function grafanaRequest(call: GrafanaCall): Promise<GrafanaAnswer> {
   const url = new URL(call.baseUrl.replace(/\/+$/, '') + call.path);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && call.allowHttp)) {
-    throw new GrafanaUnreachableError(`Refusing to call ${url.origin} over ${url.protocol}: https only`);
+    throw new GrafanaUnreachableError(`Refusing to call ${url.origin} over ${url.protocol.replace(":", "")}: https only`);
   }
   let problem = '';
   for (let attempt = 1; attempt <= GRAFANA_HTTP_ATTEMPTS; attempt++) {
