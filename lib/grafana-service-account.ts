@@ -1,11 +1,11 @@
-import { CustomResource, Duration, Names } from 'aws-cdk-lib';
+import { CustomResource, Duration } from 'aws-cdk-lib';
 import { Construct, IConstruct } from 'constructs';
 import { GrafanaRole } from './grafana-role';
 import { GrafanaServiceAccountToken, GrafanaServiceAccountTokenOptions } from './grafana-service-account-token';
-import { ATTRIBUTES, LIMITS, RESOURCE_TYPES, ResourceKind } from './private/contract';
+import { ATTRIBUTES, RESOURCE_TYPES, ResourceKind } from './private/contract';
 import { CredentialHandler } from './private/handler-function';
 import { placementOf, useServer } from './private/self-managed';
-import { claimUniqueName, validateRole, validateServiceAccountName } from './private/validation';
+import { claimUniqueName, validateRole, serviceAccountNameFor } from './private/validation';
 import { ISelfManagedGrafana } from './self-managed-grafana';
 
 /** A service account on a self-managed Grafana server. */
@@ -91,11 +91,7 @@ export class GrafanaServiceAccount extends Construct implements IGrafanaServiceA
     this.orgId = props.orgId;
     this.grafanaRole = props.grafanaRole ?? GrafanaRole.VIEWER;
     validateRole(owner, 'grafanaRole', this.grafanaRole);
-    const suffix = `-${String(this.grafanaRole).toLowerCase()}`;
-    this.serviceAccountName = props.serviceAccountName
-      ?? Names.uniqueResourceName(this, { maxLength: LIMITS.serviceAccountNameMax - suffix.length, separator: '-' }) + suffix;
-    const name = this.serviceAccountName;
-    validateServiceAccountName(owner, name);
+    const name = this.serviceAccountName = serviceAccountNameFor(this, owner, this.grafanaRole, props.serviceAccountName);
     claimUniqueName(this, {
       owner, prop: 'serviceAccountName', name, within: `${props.grafana.url}\u0000${props.orgId ?? ''}`, withinText: ` on ${props.grafana.url}`,
       reason: 'service account names are unique per organization, so the second would fail to deploy',

@@ -1,10 +1,10 @@
-import { CustomResource, Duration, Names, Resource } from 'aws-cdk-lib';
+import { CustomResource, Duration, Resource } from 'aws-cdk-lib';
 import { Construct, IConstruct } from 'constructs';
 import { GrafanaRole } from './grafana-role';
 import { HandlerPlacementOptions } from './handler-placement';
-import { ATTRIBUTES, LIMITS, RESOURCE_TYPES, ResourceKind } from './private/contract';
+import { ATTRIBUTES, RESOURCE_TYPES, ResourceKind } from './private/contract';
 import { CredentialHandler, GRAFANA_ACTIONS } from './private/handler-function';
-import { claimUniqueName, validatePlacement, validateRole, validateServiceAccountName, validateWorkspaceId } from './private/validation';
+import { claimUniqueName, validatePlacement, validateRole, serviceAccountNameFor, validateWorkspaceId } from './private/validation';
 import { WorkspaceServiceAccountToken, WorkspaceServiceAccountTokenOptions } from './workspace-service-account-token';
 
 /** A Grafana service account in an Amazon Managed Grafana workspace. */
@@ -81,11 +81,7 @@ export class WorkspaceServiceAccount extends Resource implements IWorkspaceServi
     validateWorkspaceId(owner, props.workspaceId);
     this.grafanaRole = props.grafanaRole ?? GrafanaRole.VIEWER;
     validateRole(owner, 'grafanaRole', this.grafanaRole);
-    const suffix = `-${String(this.grafanaRole).toLowerCase()}`;
-    this.serviceAccountName = props.serviceAccountName
-      ?? Names.uniqueResourceName(this, { maxLength: LIMITS.serviceAccountNameMax - suffix.length, separator: '-' }) + suffix;
-    const name = this.serviceAccountName;
-    validateServiceAccountName(owner, name);
+    const name = this.serviceAccountName = serviceAccountNameFor(this, owner, this.grafanaRole, props.serviceAccountName);
     claimUniqueName(this, {
       owner, prop: 'serviceAccountName', name, within: props.workspaceId, withinText: ` in workspace ${props.workspaceId}`,
       reason: 'service account names are unique per workspace, so the second would fail to deploy or, with the same role, take over the first one\'s account',

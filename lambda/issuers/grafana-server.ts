@@ -31,6 +31,17 @@ export function serverDefinition(props: { readonly GrafanaUrl?: string; readonly
   };
 }
 
+/** A self-managed credential's definition: where it lives, what the kind adds, its lifetime, name prefix and verification. */
+function serverCredentialDefinition(props: CredentialResourceProperties, kindFields: Record<string, string>): Definition {
+  return {
+    ...serverDefinition(props),
+    ...kindFields,
+    secondsToLive: props.SecondsToLive,
+    namePrefix: props.NamePrefix,
+    ...(props.VerifyRotatedKey === 'false' ? { verifyRotatedKey: 'false' } : {}),
+  };
+}
+
 export function serverOf(definition: Definition): Server {
   return { url: definition.grafanaUrl, orgId: definition.orgId, allowHttp: definition.allowHttp === 'true' };
 }
@@ -177,16 +188,7 @@ export const serverApiKeyIssuer: Issuer = {
   noun: 'Grafana API key',
   maxNameLength: LIMITS.apiKeyNameMax,
 
-  definitionFrom(props: CredentialResourceProperties) {
-    return {
-      ...serverDefinition(props),
-      keyRole: props.Role ?? '',
-      secondsToLive: props.SecondsToLive,
-      namePrefix: props.NamePrefix,
-      ...(props.VerifyRotatedKey === 'false' ? { verifyRotatedKey: 'false' } : {}),
-    };
-  },
-
+  definitionFrom: (props) => serverCredentialDefinition(props, { keyRole: props.Role ?? '' }),
   namePrefix: (definition) => definition.namePrefix,
 
   async issue(definition: Definition, name: string): Promise<Issued> {
@@ -259,16 +261,7 @@ export const serverServiceAccountTokenIssuer: Issuer = {
   noun: 'Grafana service-account token',
   maxNameLength: LIMITS.tokenNameMax,
 
-  definitionFrom(props: CredentialResourceProperties) {
-    return {
-      ...serverDefinition(props),
-      serviceAccountId: props.ServiceAccountId ?? '',
-      secondsToLive: props.SecondsToLive,
-      namePrefix: props.NamePrefix,
-      ...(props.VerifyRotatedKey === 'false' ? { verifyRotatedKey: 'false' } : {}),
-    };
-  },
-
+  definitionFrom: (props) => serverCredentialDefinition(props, { serviceAccountId: props.ServiceAccountId ?? '' }),
   namePrefix: (definition) => definition.namePrefix,
 
   async issue(definition: Definition, name: string): Promise<Issued> {

@@ -1,5 +1,5 @@
 /** Synth-time validation. Each error names the property, the allowed range and the value given. */
-import { Annotations, Duration, Reference, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, Reference, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as grafana from 'aws-cdk-lib/aws-grafana';
 import { IConstruct } from 'constructs';
 import { GRAFANA_ROLES, LIMITS, NAME_SUFFIX_LENGTH, WORKSPACE_ID_PATTERN } from './contract';
@@ -78,6 +78,18 @@ export function validateServiceAccountName(owner: string, name: string): void {
   if (/^\s|\s$/.test(name)) {
     throw new Error(`${owner}: serviceAccountName must not start or end with whitespace; got ${quoted(name)}. Trim it`);
   }
+}
+
+/**
+ * A service account's name: the one given, or one derived from the construct
+ * path and the role (an explicit name must change along with the role);
+ * checked either way.
+ */
+export function serviceAccountNameFor(scope: IConstruct, owner: string, role: string, given: string | undefined): string {
+  const suffix = `-${String(role).toLowerCase()}`;
+  const name = given ?? Names.uniqueResourceName(scope, { maxLength: LIMITS.serviceAccountNameMax - suffix.length, separator: '-' }) + suffix;
+  validateServiceAccountName(owner, name);
+  return name;
 }
 
 /** Secrets Manager's longest secret name. */
