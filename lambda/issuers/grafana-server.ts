@@ -107,6 +107,7 @@ export async function callAsAdmin(server: Server, method: 'GET' | 'POST' | 'DELE
     answer = await grafanaRequest({ baseUrl: server.url, method, path, auth, orgId: server.orgId, body, allowHttp: server.allowHttp });
   } catch (err) {
     const why = err instanceof GrafanaUnreachableError ? err.message : String(err);
+    // retryable: the request may have landed (a timeout after the server acted).
     throw new ServiceError(`${action} on ${new URL(server.url).origin} failed: the server did not answer (${why}). ` +
       'Check the url, that the handler can reach it (vpc, subnets, security groups), and that the server is up', true);
   }
@@ -206,7 +207,8 @@ export const serverApiKeyIssuer: Issuer = {
       throw explainRefusal(answer, server, action);
     }
     const key = answer.body?.key;
-    if (typeof key !== 'string' || !key) throw new ServiceError(`${action} on ${new URL(server.url).origin} returned no key`);
+    // A 200 without a key: the key may exist, so the engine revokes the name (retryable = may have landed).
+    if (typeof key !== 'string' || !key) throw new ServiceError(`${action} on ${new URL(server.url).origin} returned no key`, true);
     return {
       token: key,
       expiresAt: expiry(secondsToLive),
@@ -272,7 +274,7 @@ export const serverServiceAccountTokenIssuer: Issuer = {
     if (answer.status === 409) throw new NameInUseError(name);
     if (answer.status !== 200) throw explainRefusal(answer, server, action);
     const key = answer.body?.key;
-    if (typeof key !== 'string' || !key || answer.body?.id === undefined) throw new ServiceError(`${action} on ${new URL(server.url).origin} returned no token`);
+    if (typeof key !== 'string' || !key || answer.body?.id === undefined) throw new ServiceError(`${action} on ${new URL(server.url).origin} returned no token`, true);
     return {
       token: key,
       expiresAt: expiry(secondsToLive),
