@@ -54,7 +54,8 @@ function serversTheStackNames(): Map<string, string> {
   try {
     const pairs: unknown = JSON.parse(raw);
     for (const pair of Array.isArray(pairs) ? pairs : []) {
-      if (Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'string') out.set(pair[0], pair[1]);
+      // A url that was a token at synth is normalised here, as the record's is.
+      if (Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'string') out.set(normaliseServerUrl(pair[0], true) ?? pair[0], pair[1]);
     }
   } catch {
     log('error', `${HANDLER_ENV.servers} is not JSON; no Grafana server is trusted`);

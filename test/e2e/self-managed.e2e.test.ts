@@ -1,5 +1,5 @@
 /** Self-managed Grafana end to end (issue #16): the real bundled handler against the Grafana server stand-in, through the CloudFormation driver. */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Fn } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { GrafanaApiKey, GrafanaRole, GrafanaServiceAccount, GrafanaTtl, SelfManagedGrafana } from '../../lib';
 import type { AwsStandIns } from '../testbed/aws/standins';
@@ -218,4 +218,27 @@ test('service account: renaming it replaces it (and reissues its token); rollbac
   expect(await driver.destroy()).toMatchObject({ ok: true });
   expect(grafana.existing()).toHaveLength(0);
   expect(grafana.serviceAccounts()).toHaveLength(0);
+});
+
+test('Grafana 8 has no /api/access-control/user/permissions: rotation verifies at /api/org instead', async () => {
+  grafana.version = '8.5.27';
+  await driver.deploy(apiKeyStack());
+  grafana.resetCounts();
+  expect(await rotate(driver, standins, driver.secretArn('KeySecret'))).toMatchObject({ ok: true });
+  expect(grafana.counts()).toMatchObject({ UserPermissions: 1, GetOrg: 1 });
+  expect(await driver.destroy()).toMatchObject({ ok: true });
+  expect(grafana.existing()).toHaveLength(0);
+});
+
+test('a url given as a token (resolved at deploy) is named by the template as the handler normalises it', async () => {
+  const stack = newStack();
+  const adminSecret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'AdminSecret', adminSecretArn);
+  // A trailing slash, hidden behind a token until deploy time.
+  const url = Fn.join('', [grafana.url, '/']);
+  const server = SelfManagedGrafana.fromAttributes(stack, 'Grafana', { url, adminSecret });
+  new GrafanaApiKey(stack, 'Key', { grafana: server });
+  expect(await driver.deploy(stack)).toMatchObject({ ok: true });
+  expect(await rotate(driver, standins, driver.secretArn('KeySecret'))).toMatchObject({ ok: true });
+  expect(await driver.destroy()).toMatchObject({ ok: true });
+  expect(grafana.existing()).toHaveLength(0);
 });
