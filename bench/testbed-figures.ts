@@ -3,10 +3,12 @@
  * and 50 keys created at once against a rate-limited CreateWorkspaceApiKey.
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { GrafanaRole, WorkspaceApiKey } from '../lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { GrafanaApiKey, GrafanaRole, SelfManagedGrafana, WorkspaceApiKey } from '../lib';
 import { AwsStandIns } from '../test/testbed/aws/standins';
 import { CfnDriver } from '../test/testbed/cfn/driver';
 import { rotate } from '../test/testbed/cfn/rotation';
+import { GrafanaServerStandIn } from '../test/testbed/grafana/server';
 
 const total = (c: Record<string, number>) => Object.entries(c).filter(([k]) => k !== 'GrafanaApiOrg').reduce((n, [, v]) => n + v, 0);
 const show = (c: Record<string, number>) => Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
@@ -72,12 +74,51 @@ export async function measureCalls(): Promise<CallFigures> {
     standins.resetCounts();
     await driver.destroy();
     record('delete (one key)', standins.counts(), '≤ 3', 3);
+    const amgCreate = rows[0].calls;
+    rows.push(await measureSelfManagedCreate(amgCreate));
   } finally {
     await driver.stop();
     await standins.stop();
   }
   return { rows };
 }
+
+/**
+ * Self-managed Grafana (issue #16): a GrafanaApiKey's Create against the
+ * Grafana server stand-in. Its floor is the Amazon Managed Grafana create's,
+ * with the Grafana call going to the server, plus one read of the admin secret.
+ */
+async function measureSelfManagedCreate(amgCreate: number): Promise<CallFigures['rows'][number]> {
+  const standins = await AwsStandIns.start();
+  const driver = await CfnDriver.start(standins, { serviceTimeoutMs: 60_000 });
+  const grafana = await GrafanaServerStandIn.start({ now: () => standins.clock.now() });
+  try {
+    const adminArn = standins.cloudFormationCall('CreateSecret', {
+      Name: 'bench/grafana-admin', SecretString: JSON.stringify({ user: grafana.adminUser, password: grafana.adminPassword }),
+    }).ARN;
+    const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true } });
+    const stack = new Stack(app, 'Bench', { env: { account: '123456789012', region: 'us-east-1' } });
+    const server = SelfManagedGrafana.fromAttributes(stack, 'Grafana', {
+      url: grafana.url, adminSecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'Admin', adminArn),
+    });
+    new GrafanaApiKey(stack, 'Key0', { grafana: server, timeToLive: Duration.days(30) });
+    await driver.deploy(stack);
+    const calls = { ...driver.records.find((r) => r.requestType === 'Create')!.calls, ...prefixed(grafana.counts()) };
+    const n = total(calls);
+    const grafanaCalls = grafana.totalCalls();
+    return {
+      event: 'create on a self-managed Grafana (GrafanaApiKey)', calls: n, detail: show(calls),
+      goal: `= the create above (${amgCreate}) + 1 read of the admin secret, with 1 Grafana call`,
+      met: n === amgCreate + 1 && grafanaCalls === 1 && calls.GetSecretValue === 1,
+    };
+  } finally {
+    await driver.stop();
+    await grafana.stop();
+    await standins.stop();
+  }
+}
+
+const prefixed = (c: Record<string, number>) => Object.fromEntries(Object.entries(c).map(([k, v]) => [`Grafana ${k}`, v]));
 
 export interface ConcurrencyFigures {
   keys: number; perSecond: number; ok: boolean; failed: number; wallSeconds: number; boundSeconds: number; ratio: number;

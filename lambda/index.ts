@@ -15,6 +15,7 @@ import { issuerFor } from './issuers';
 import { describeError, log } from './log';
 import { assertManagedSecret } from './managed-secrets';
 import { handleServiceAccountEvent } from './service-account';
+import { handleServerServiceAccountEvent } from './grafana-server-service-account';
 import { ResourceKind } from '../lib/private/contract';
 
 export { guardMarginMs };
@@ -43,10 +44,12 @@ async function handleCloudFormation(event: CloudFormationCustomResourceEvent, co
   });
   const failed = (reason: string, createId = FAILED_CREATE_ID): CfnAnswer => ({ status: 'FAILED', physicalResourceId: physicalResourceId ?? createId, reason });
   const guard = new Guard();
-  const isServiceAccount = event.ResourceProperties?.Kind === ResourceKind.SERVICE_ACCOUNT;
+  const kind = event.ResourceProperties?.Kind;
   const remaining = context.getRemainingTimeInMillis();
   const deps = { store: new SecretStore(), issuerFor, guard, abandonedLifetimeMs: guardMarginMs(remaining) + 1000 };
-  const work = (isServiceAccount ? handleServiceAccountEvent(event) : handleCredentialEvent(event, deps)).then(
+  const work = (kind === ResourceKind.SERVICE_ACCOUNT ? handleServiceAccountEvent(event)
+    : kind === ResourceKind.SERVER_SERVICE_ACCOUNT ? handleServerServiceAccountEvent(event)
+      : handleCredentialEvent(event, deps)).then(
     (outcome: Outcome): CfnAnswer => ({ status: 'SUCCESS', physicalResourceId: outcome.physicalResourceId, data: outcome.data }),
     (err: unknown): CfnAnswer => failed(describeError(err), err instanceof AbandonedError || err instanceof UncertainIssueError ? ABANDONED_CREATE_ID : FAILED_CREATE_ID));
 

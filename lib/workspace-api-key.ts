@@ -3,16 +3,17 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { CredentialOptions } from './credential-options';
+import { HandlerPlacementOptions } from './handler-placement';
 import { GrafanaRole } from './grafana-role';
 import { CredentialKind, LIMITS, NAME_SUFFIX_LENGTH, RESOURCE_TYPES } from './private/contract';
 import { GRAFANA_ACTIONS } from './private/handler-function';
 import { createManagedCredential } from './private/managed-credential';
 import {
-  claimUniqueName, refuseApiKeyOnGrafana11, validateNamePrefix, validateRole, validateTimeToLive, validateWorkspaceId,
+  claimUniqueName, refuseApiKeyOnGrafana11, validateNamePrefix, validatePlacement, validateRole, validateTimeToLive, validateWorkspaceId,
 } from './private/validation';
 
 /** Properties of a WorkspaceApiKey. */
-export interface WorkspaceApiKeyProps extends CredentialOptions {
+export interface WorkspaceApiKeyProps extends CredentialOptions, HandlerPlacementOptions {
   /**
    * The Amazon Managed Grafana workspace: `g-` followed by 10 hex digits, or a
    * token such as `CfnWorkspace.attrId`. The workspace must run Grafana 8 to 10;
@@ -58,6 +59,7 @@ export class WorkspaceApiKey extends Construct {
     super(scope, id);
     const owner = `WorkspaceApiKey ${this.node.path}`;
     validateWorkspaceId(owner, props.workspaceId);
+    validatePlacement(owner, props);
     refuseApiKeyOnGrafana11(this, owner, props.workspaceId);
     const keyRole = props.keyRole ?? GrafanaRole.VIEWER;
     validateRole(owner, 'keyRole', keyRole);
@@ -81,6 +83,7 @@ export class WorkspaceApiKey extends Construct {
       grafanaActions: GRAFANA_ACTIONS.apiKey,
       secretDescription: `Amazon Managed Grafana API key (${keyRole}) for workspace ${props.workspaceId}, managed by ${this.node.path}`,
       options: props,
+      placement: props,
     });
     this.secret = credential.secret;
     this.secretArn = credential.secret.secretArn;

@@ -3,14 +3,15 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { CredentialOptions } from './credential-options';
+import { HandlerPlacementOptions } from './handler-placement';
 import { CredentialKind, LIMITS, NAME_SUFFIX_LENGTH, RESOURCE_TYPES } from './private/contract';
 import { GRAFANA_ACTIONS } from './private/handler-function';
 import { createManagedCredential } from './private/managed-credential';
-import { claimUniqueName, validateNamePrefix, validateTimeToLive, validateWorkspaceId } from './private/validation';
+import { claimUniqueName, validateNamePrefix, validateTimeToLive, validatePlacement, validateWorkspaceId } from './private/validation';
 import type { IWorkspaceServiceAccount } from './workspace-service-account';
 
 /** Options of a service-account token, for `WorkspaceServiceAccount.addToken`. */
-export interface WorkspaceServiceAccountTokenOptions extends CredentialOptions {
+export interface WorkspaceServiceAccountTokenOptions extends CredentialOptions, HandlerPlacementOptions {
   /**
    * Prefix of the names of the tokens this construct issues. Each token is
    * named the prefix plus `-` and 10 hex digits. 1 to 117 ASCII letters,
@@ -48,6 +49,7 @@ export class WorkspaceServiceAccountToken extends Construct {
     const owner = `WorkspaceServiceAccountToken ${this.node.path}`;
     const { workspaceId, serviceAccountId } = props.serviceAccount;
     validateWorkspaceId(owner, workspaceId);
+    validatePlacement(owner, props);
     const secondsToLive = validateTimeToLive(owner, props.timeToLive ?? Duration.days(30));
     const tokenNamePrefix = props.tokenNamePrefix
       ?? Names.uniqueResourceName(this, { maxLength: LIMITS.tokenNameMax - NAME_SUFFIX_LENGTH, separator: '-' });
@@ -68,6 +70,7 @@ export class WorkspaceServiceAccountToken extends Construct {
       grafanaActions: GRAFANA_ACTIONS.serviceAccountToken,
       secretDescription: `Amazon Managed Grafana service-account token for workspace ${workspaceId}, managed by ${this.node.path}`,
       options: props,
+      placement: props,
     });
     this.secret = credential.secret;
     this.secretArn = credential.secret.secretArn;

@@ -1,9 +1,10 @@
-import { CustomResource, Duration, Names, Resource } from 'aws-cdk-lib';
+import { CustomResource, Duration, Resource } from 'aws-cdk-lib';
 import { Construct, IConstruct } from 'constructs';
 import { GrafanaRole } from './grafana-role';
-import { ATTRIBUTES, LIMITS, RESOURCE_TYPES, ResourceKind } from './private/contract';
+import { HandlerPlacementOptions } from './handler-placement';
+import { ATTRIBUTES, RESOURCE_TYPES, ResourceKind } from './private/contract';
 import { CredentialHandler, GRAFANA_ACTIONS } from './private/handler-function';
-import { claimUniqueName, validateRole, validateServiceAccountName, validateWorkspaceId } from './private/validation';
+import { claimUniqueName, validatePlacement, validateRole, serviceAccountNameFor, validateWorkspaceId } from './private/validation';
 import { WorkspaceServiceAccountToken, WorkspaceServiceAccountTokenOptions } from './workspace-service-account-token';
 
 /** A Grafana service account in an Amazon Managed Grafana workspace. */
@@ -23,7 +24,7 @@ export interface WorkspaceServiceAccountAttributes {
 }
 
 /** Properties of a WorkspaceServiceAccount. */
-export interface WorkspaceServiceAccountProps {
+export interface WorkspaceServiceAccountProps extends HandlerPlacementOptions {
   /**
    * The Amazon Managed Grafana workspace (Grafana 9 or later): `g-` followed
    * by 10 hex digits, or a token such as `CfnWorkspace.attrId`.
@@ -80,17 +81,14 @@ export class WorkspaceServiceAccount extends Resource implements IWorkspaceServi
     validateWorkspaceId(owner, props.workspaceId);
     this.grafanaRole = props.grafanaRole ?? GrafanaRole.VIEWER;
     validateRole(owner, 'grafanaRole', this.grafanaRole);
-    const suffix = `-${String(this.grafanaRole).toLowerCase()}`;
-    this.serviceAccountName = props.serviceAccountName
-      ?? Names.uniqueResourceName(this, { maxLength: LIMITS.serviceAccountNameMax - suffix.length, separator: '-' }) + suffix;
-    const name = this.serviceAccountName;
-    validateServiceAccountName(owner, name);
+    const name = this.serviceAccountName = serviceAccountNameFor(this, owner, this.grafanaRole, props.serviceAccountName);
     claimUniqueName(this, {
       owner, prop: 'serviceAccountName', name, within: props.workspaceId, withinText: ` in workspace ${props.workspaceId}`,
       reason: 'service account names are unique per workspace, so the second would fail to deploy or, with the same role, take over the first one\'s account',
     });
 
-    const handler = CredentialHandler.of(this);
+    validatePlacement(owner, props);
+    const handler = CredentialHandler.of(this, props);
     handler.grantWorkspace(props.workspaceId, GRAFANA_ACTIONS.serviceAccount, owner);
     const resource = new CustomResource(this, 'Resource', {
       serviceToken: handler.function.functionArn,

@@ -12,7 +12,7 @@ export const apiKeyIssuer: Issuer = {
 
   definitionFrom(props) {
     return {
-      workspaceId: props.WorkspaceId,
+      workspaceId: props.WorkspaceId ?? '',
       keyRole: props.Role ?? '',
       secondsToLive: props.SecondsToLive,
       namePrefix: props.NamePrefix,

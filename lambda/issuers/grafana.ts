@@ -1,6 +1,6 @@
 /** Pieces shared by the Amazon Managed Grafana issuers. */
-import * as https from 'https';
 import { grafanaClient, grafanaSdk } from '../clients/aws';
+import { grafanaRequest } from '../clients/grafana-http';
 import { ServiceError } from './types';
 import { CredentialResourceProperties, HANDLER_ENV, normaliseHttpsUrl } from '../../lib/private/contract';
 import { log } from '../log';
@@ -100,37 +100,18 @@ export function grafanaMajorVersion(version: string | undefined): number | undef
   return Number.isFinite(major) && major > 0 ? major : undefined;
 }
 
-const VERIFY_TIMEOUT_MS = 5000;
-const VERIFY_ATTEMPTS = 3;
-
 /**
  * Checks a token against the workspace: GET {baseUrl}/api/org answers 200 for a
- * working token. Network errors and 5xx are retried; 401/403 are final.
+ * working token. The shared client retries network errors and 5xx; 401/403 are final.
  */
 export async function verifyToken(baseUrl: string, token: string, what: string): Promise<void> {
-  const url = new URL(baseUrl.replace(/\/+$/, '') + '/api/org');
-  if (url.protocol !== 'https:') throw new ServiceError(`Refusing to send ${what} over ${url.protocol} to ${url.origin}: https only`);
-  let lastProblem = '';
-  for (let attempt = 1; attempt <= VERIFY_ATTEMPTS; attempt++) {
-    const status = await getStatus(url, token).catch((err: Error) => err);
-    if (status === 200) return;
-    if (status === 401 || status === 403) {
-      throw new ServiceError(`${what} was rejected by ${url.origin} (HTTP ${status}): the credential does not work`);
-    }
-    lastProblem = typeof status === 'number' ? `HTTP ${status}` : status.message;
-    if (attempt < VERIFY_ATTEMPTS) await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+  const origin = new URL(baseUrl).origin;
+  if (new URL(baseUrl).protocol !== 'https:') throw new ServiceError(`Refusing to send ${what} over ${new URL(baseUrl).protocol} to ${origin}: https only`);
+  const answer = await grafanaRequest({ baseUrl, method: 'GET', path: '/api/org', auth: { token } }).catch((err: Error) => err);
+  if (!(answer instanceof Error) && answer.status === 200) return;
+  if (!(answer instanceof Error) && (answer.status === 401 || answer.status === 403)) {
+    throw new ServiceError(`${what} was rejected by ${origin} (HTTP ${answer.status}): the credential does not work`);
   }
-  throw new ServiceError(`${what} could not be verified at ${url.origin} (${lastProblem}): check workspaceUrl, or set verifyRotatedKey to false if the function cannot reach the workspace`);
-}
-
-function getStatus(url: URL, token: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(url, { method: 'GET', headers: { authorization: `Bearer ${token}` }, timeout: VERIFY_TIMEOUT_MS }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('timeout', () => req.destroy(new Error('request timed out')));
-    req.on('error', reject);
-    req.end();
-  });
+  const problem = answer instanceof Error ? answer.message : `HTTP ${answer.status}`;
+  throw new ServiceError(`${what} could not be verified at ${origin} (${problem}): check workspaceUrl, or set verifyRotatedKey to false if the function cannot reach the workspace`);
 }

@@ -1,9 +1,14 @@
 /** The credential kinds this handler can issue, by the Kind property the constructs write. */
 import { apiKeyIssuer } from './api-key';
+import { serverApiKeyIssuer, serverServiceAccountTokenIssuer } from './grafana-server';
 import { serviceAccountTokenIssuer } from './service-account-token';
 import { InputError, Issuer } from './types';
 
-const ISSUERS: ReadonlyMap<string, Issuer> = new Map([apiKeyIssuer, serviceAccountTokenIssuer].map((issuer) => [issuer.kind, issuer]));
+const ISSUERS: ReadonlyMap<string, Issuer> = new Map([
+  apiKeyIssuer, serviceAccountTokenIssuer,
+  // Self-managed Grafana (issue #16)
+  serverApiKeyIssuer, serverServiceAccountTokenIssuer,
+].map((issuer) => [issuer.kind, issuer]));
 
 export function issuerFor(kind: unknown): Issuer {
   const issuer = typeof kind === 'string' ? ISSUERS.get(kind) : undefined;

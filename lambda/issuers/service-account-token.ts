@@ -12,7 +12,7 @@ export const serviceAccountTokenIssuer: Issuer = {
 
   definitionFrom(props) {
     return {
-      workspaceId: props.WorkspaceId,
+      workspaceId: props.WorkspaceId ?? '',
       serviceAccountId: props.ServiceAccountId ?? '',
       secondsToLive: props.SecondsToLive,
       namePrefix: props.NamePrefix,

@@ -9,17 +9,26 @@
 export const CredentialKind = {
   API_KEY: 'amg-api-key',
   SERVICE_ACCOUNT_TOKEN: 'amg-service-account-token',
+  // Self-managed Grafana (issue #16)
+  SERVER_API_KEY: 'grafana-api-key',
+  SERVER_SERVICE_ACCOUNT_TOKEN: 'grafana-service-account-token',
 } as const;
 
 /** Non-credential resources the handler manages. */
 export const ResourceKind = {
   SERVICE_ACCOUNT: 'amg-service-account',
+  // Self-managed Grafana (issue #16)
+  SERVER_SERVICE_ACCOUNT: 'grafana-service-account',
 } as const;
 
 export const RESOURCE_TYPES = {
   apiKey: 'Custom::GrafanaWorkspaceApiKey',
   serviceAccount: 'Custom::GrafanaWorkspaceServiceAccount',
   serviceAccountToken: 'Custom::GrafanaServiceAccountToken',
+  // Self-managed Grafana (issue #16)
+  serverApiKey: 'Custom::GrafanaServerApiKey',
+  serverServiceAccount: 'Custom::GrafanaServerServiceAccount',
+  serverServiceAccountToken: 'Custom::GrafanaServerServiceAccountToken',
 } as const;
 
 /**
@@ -31,6 +40,12 @@ export const RESOURCE_TYPES = {
 export const HANDLER_ENV = {
   /** JSON array of the `workspaceUrl`s the stack's constructs name; rotation may verify a token only there or at the workspace's own endpoint. */
   verifyUrls: 'GRAFANA_CREDENTIALS_VERIFY_URLS',
+  /**
+   * JSON array of `[url, adminSecretArn]` pairs: the self-managed Grafana servers the stack's template names,
+   * each with the secret of its admin credential (one per URL). The handler talks only to a server listed here,
+   * with only its admin secret: never to a URL taken from a secret's value or tags alone.
+   */
+  servers: 'GRAFANA_CREDENTIALS_SERVERS',
 } as const;
 
 /** Properties of a credential custom resource, as the construct writes them. */
@@ -39,7 +54,8 @@ export interface CredentialResourceProperties {
   readonly Kind: string;
   /** ARN of the secret that holds the credential. */
   readonly SecretArn: string;
-  readonly WorkspaceId: string;
+  /** The Amazon Managed Grafana workspace; absent for self-managed Grafana. */
+  readonly WorkspaceId?: string;
   /** Prefix of every issued credential name; a short unique suffix is appended. */
   readonly NamePrefix: string;
   readonly SecondsToLive: string;
@@ -51,6 +67,10 @@ export interface CredentialResourceProperties {
   readonly VerifyUrl?: string;
   /** 'false' when rotation must not verify the new credential (`verifyRotatedKey: false`); absent otherwise. */
   readonly VerifyRotatedKey?: string;
+  // Self-managed Grafana (issue #16): the server, the organization and whether http is allowed.
+  readonly GrafanaUrl?: string;
+  readonly OrgId?: string;
+  readonly AllowHttp?: string;
 }
 
 /** Properties of a service-account custom resource. */
@@ -123,6 +143,7 @@ export type ResourceProperties = CredentialResourceProperties | ServiceAccountRe
 export function parseProperties(raw: unknown): ResourceProperties {
   const props = (typeof raw === 'object' && raw !== null ? raw : {}) as Readonly<Record<string, unknown>>;
   const kind = requireProperty(props, 'Kind');
+  if (kind === CredentialKind.SERVER_API_KEY || kind === CredentialKind.SERVER_SERVICE_ACCOUNT_TOKEN) return parseServerCredentialProperties(props, kind);
   const workspaceId = requireProperty(props, 'WorkspaceId');
   if (!WORKSPACE_ID_PATTERN.test(workspaceId)) {
     throw new PropertyError(`WorkspaceId '${workspaceId}' is not a workspace id: expected 'g-' and 10 hex digits, e.g. g-0123456789`);
@@ -195,4 +216,97 @@ export function normaliseHttpsUrl(value: string): string | undefined {
   }
   if (url.protocol !== 'https:' || !url.hostname || url.username || url.password || url.search || url.hash) return undefined;
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+// ---------- Self-managed Grafana (issue #16) ----------
+
+/** Where a self-managed Grafana server is, as both its resource kinds carry it; its admin secret is the function's to know (HANDLER_ENV.servers). */
+export interface ServerProperties {
+  /** Base URL of the server, normalised (see normaliseServerUrl). */
+  readonly GrafanaUrl: string;
+  /** Grafana organization id, sent as X-Grafana-Org-Id; absent for the admin credential's current organization. */
+  readonly OrgId?: string;
+  /** 'true' when the user allowed plain http (a server inside a private network); absent otherwise. */
+  readonly AllowHttp?: string;
+}
+
+/** Properties of a self-managed service-account custom resource. */
+export interface ServerServiceAccountResourceProperties extends ServerProperties {
+  readonly Kind: string;
+  readonly ServiceAccountName: string;
+  readonly Role: string;
+}
+
+/** Grafana's own names of the roles, as its HTTP API takes them. */
+export const SERVER_ROLE_NAMES: Readonly<Record<string, string>> = { ADMIN: 'Admin', EDITOR: 'Editor', VIEWER: 'Viewer' };
+
+/** Longest whole-second lifetime the constructs accept for self-managed Grafana (Grafana's own field is an int64); 0 means never expires. */
+export const SERVER_MAX_SECONDS_TO_LIVE = 100 * 365 * 86_400;
+
+/**
+ * A server URL: absolute https (or http when allowed), a host, optionally a
+ * port and a path, no credentials, query or fragment; returned without a
+ * trailing '/'. Undefined when it is none of that.
+ */
+export function normaliseServerUrl(value: string, allowHttp: boolean): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  const schemeOk = url.protocol === 'https:' || (allowHttp && url.protocol === 'http:');
+  if (!schemeOk || !url.hostname || url.username || url.password || url.search || url.hash) return undefined;
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+export function parseServerProperties(props: Readonly<Record<string, unknown>>): ServerProperties {
+  const allow = props.AllowHttp;
+  if (allow !== undefined && allow !== 'true' && allow !== 'false') throw new PropertyError(`AllowHttp '${String(allow)}' must be 'true' or 'false'`);
+  const allowHttp = allow === 'true';
+  const raw = requireProperty(props, 'GrafanaUrl');
+  const url = normaliseServerUrl(raw, allowHttp);
+  if (!url) {
+    throw new PropertyError(`GrafanaUrl '${raw}' must be an absolute ${allowHttp ? 'http or https' : 'https'} URL without credentials, query or fragment (SelfManagedGrafana url)`);
+  }
+  const orgId = props.OrgId;
+  if (orgId !== undefined && orgId !== '' && !(typeof orgId === 'string' && /^[1-9][0-9]{0,17}$/.test(orgId))) {
+    throw new PropertyError(`OrgId '${String(orgId)}' must be a positive whole number (a Grafana organization id)`);
+  }
+  return {
+    GrafanaUrl: url,
+    ...(typeof orgId === 'string' && orgId !== '' ? { OrgId: orgId } : {}),
+    ...(allowHttp ? { AllowHttp: 'true' } : {}),
+  };
+}
+
+function parseServerCredentialProperties(props: Readonly<Record<string, unknown>>, kind: string): CredentialResourceProperties {
+  const seconds = requireProperty(props, 'SecondsToLive');
+  const n = Number(seconds);
+  if (!Number.isInteger(n) || n < 0 || n > SERVER_MAX_SECONDS_TO_LIVE) {
+    throw new PropertyError(`SecondsToLive '${seconds}' must be a whole number from 0 (never expires) to ${SERVER_MAX_SECONDS_TO_LIVE}`);
+  }
+  const verify = props.VerifyRotatedKey;
+  if (verify !== undefined && verify !== 'true' && verify !== 'false') throw new PropertyError(`VerifyRotatedKey '${String(verify)}' must be 'true' or 'false'`);
+  return {
+    Kind: kind,
+    SecretArn: requireProperty(props, 'SecretArn'),
+    NamePrefix: requireProperty(props, 'NamePrefix'),
+    SecondsToLive: String(n),
+    ...parseServerProperties(props),
+    ...(kind === CredentialKind.SERVER_API_KEY ? { Role: parseRole(requireProperty(props, 'Role')) } : {}),
+    ...(kind === CredentialKind.SERVER_SERVICE_ACCOUNT_TOKEN ? { ServiceAccountId: requireProperty(props, 'ServiceAccountId') } : {}),
+    ...(verify === 'false' ? { VerifyRotatedKey: 'false' } : {}),
+  };
+}
+
+export function parseServerServiceAccountProperties(raw: unknown): ServerServiceAccountResourceProperties {
+  const props = (typeof raw === 'object' && raw !== null ? raw : {}) as Readonly<Record<string, unknown>>;
+  const kind = requireProperty(props, 'Kind');
+  if (kind !== ResourceKind.SERVER_SERVICE_ACCOUNT) throw new PropertyError(`Kind '${kind}' is not ${ResourceKind.SERVER_SERVICE_ACCOUNT}`);
+  const name = requireProperty(props, 'ServiceAccountName');
+  if (name.length > LIMITS.serviceAccountNameMax) {
+    throw new PropertyError(`ServiceAccountName must be 1 to ${LIMITS.serviceAccountNameMax} characters, got ${name.length}`);
+  }
+  return { Kind: kind, ServiceAccountName: name, Role: parseRole(requireProperty(props, 'Role')), ...parseServerProperties(props) };
 }

@@ -1,11 +1,15 @@
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Annotations, Aws, Duration, Lazy, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IDependable } from 'constructs';
+import type { HandlerPlacementOptions } from '../handler-placement';
 import { HANDLER_ENV } from './contract';
 import { acknowledgeFinding, GrantKind, HandlerPolicy, longestResolvedLength } from './handler-policy';
 import { RotationScope } from './rotation-scope';
@@ -43,6 +47,9 @@ export const HANDLER_TIMEOUT = Duration.minutes(2);
 /** How long the handler's logs are kept unless a credential asks otherwise. */
 export const DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
 
+/** The handler only reads a self-managed Grafana's admin secret, and only that one. */
+const ADMIN_SECRET_ACTIONS = ['secretsmanager:GetSecretValue'];
+
 /** What Secrets Manager asks of the caller with a customer-managed key: GenerateDataKey to write a version, Decrypt to read one. */
 const KEY_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'];
 
@@ -67,9 +74,12 @@ export class CredentialHandler extends Construct {
    * the function (such as log retention) must never pick another function: a
    * deployed custom resource's ServiceToken cannot change.
    */
-  static of(scope: Construct): CredentialHandler {
+  static of(scope: Construct, placement: HandlerPlacementOptions = {}): CredentialHandler {
     const stack = Stack.of(scope);
-    return (stack.node.tryFindChild(CredentialHandler.ID) as CredentialHandler | undefined) ?? new CredentialHandler(stack, CredentialHandler.ID);
+    // Only the network placement keys the function (issue #16): the default placement keeps the id it always had.
+    const key = placementKey(stack, placement);
+    const id = key === undefined ? CredentialHandler.ID : `${CredentialHandler.ID}Vpc${key}`;
+    return (stack.node.tryFindChild(id) as CredentialHandler | undefined) ?? new CredentialHandler(stack, id, placement);
   }
 
   readonly function: lambda.Function;
@@ -86,9 +96,15 @@ export class CredentialHandler extends Construct {
   private readonly workspaceGrant: GrantKind;
   private readonly secretGrant: GrantKind;
   private readonly keyGrant: GrantKind = { sid: 'CredentialKeys', actions: () => KEY_ACTIONS, allActions: KEY_ACTIONS };
+  private readonly servers = new Map<string, readonly [string, string]>();
+  private readonly adminSecretGrant: GrantKind = {
+    sid: 'GrafanaAdminSecrets', actions: () => ADMIN_SECRET_ACTIONS, allActions: ADMIN_SECRET_ACTIONS,
+    wildcardReason: () => 'Secrets Manager appends 6 random characters to a secret name in its ARN; this matches exactly the one admin secret so named.',
+  };
 
-  private constructor(scope: Stack, id: string) {
+  private constructor(scope: Stack, id: string, placement: HandlerPlacementOptions) {
     super(scope, id);
+    // The same for every placement: a default secret name never depends on where the handler runs.
     this.secretNamePrefix = `grafana-credentials/${Names.uniqueResourceName(scope, { maxLength: 100, separator: '-' })}/`;
     this.logGroup = new logs.LogGroup(this, 'Logs', { removalPolicy: RemovalPolicy.DESTROY });
     (this.logGroup.node.defaultChild as logs.CfnLogGroup).retentionInDays = Lazy.number({ produce: () => this.retentionDays() });
@@ -100,14 +116,19 @@ export class CredentialHandler extends Construct {
       timeout: HANDLER_TIMEOUT,
       memorySize: 256,
       logGroup: this.logGroup,
+      ...(placement.vpc ? { vpc: placement.vpc, vpcSubnets: placement.vpcSubnets, securityGroups: placement.securityGroups } : {}),
       description: 'Issues, rotates and revokes Amazon Managed Grafana credentials kept in Secrets Manager (cdk-grafana-credentials)',
     });
     this.function.addEnvironment(HANDLER_ENV.verifyUrls, Lazy.string({ produce: () => Stack.of(this).toJsonString([...this.verifyUrls].sort()) }));
     const role = this.function.role as iam.Role;
     acknowledgeFinding(role, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs, the standard for Lambda functions.');
-    // The role CDK makes for a function holds AWSLambdaBasicExecutionRole; the rest of IAM's 10 managed policies are ours.
-    this.policy = new HandlerPolicy(role, 1, acknowledgeFinding);
+    if (placement.vpc) {
+      acknowledgeFinding(role, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        'AWSLambdaVPCAccessExecutionRole only lets the function manage the network interfaces it needs to run in its VPC, the standard for Lambda functions in a VPC.');
+    }
+    // The role CDK makes for a function holds AWSLambdaBasicExecutionRole (and, in a VPC, AWSLambdaVPCAccessExecutionRole); the rest of IAM's 10 managed policies are ours.
+    this.policy = new HandlerPolicy(role, placement.vpc ? 2 : 1, acknowledgeFinding);
     this.rotation = new RotationScope(this, this.function, this.secretNamePrefix);
     this.workspaceGrant = {
       sid: 'GrafanaWorkspaces',
@@ -188,6 +209,30 @@ export class CredentialHandler extends Construct {
   }
 
   /**
+   * Lets the handler talk to a self-managed Grafana server with the admin
+   * credential in `adminSecret` (issue #16): the pair goes into the function's
+   * environment, which the handler checks before every call, and the role may
+   * read exactly that secret (and decrypt it with its key).
+   */
+  allowServer(url: string, adminSecret: secretsmanager.ISecret, owner = this.node.path): void {
+    const known = this.servers.get(url);
+    if (known) {
+      if (known[1] === adminSecret.secretArn) return;
+      throw new Error(`${owner}: ${url} already has another admin secret in this stack: the handler uses one admin credential per server. ` +
+        'Reference the server once with SelfManagedGrafana.fromAttributes and share that reference');
+    }
+    if (this.servers.size === 0) {
+      this.function.addEnvironment(HANDLER_ENV.servers, Lazy.string({ produce: () => Stack.of(this).toJsonString([...this.servers.values()]) }));
+    }
+    this.servers.set(url, [url, adminSecret.secretArn]);
+    // A secret imported by name has a partial ARN: match the 6 characters Secrets Manager appends.
+    const arn = adminSecret.secretFullArn ?? `${adminSecret.secretArn}-??????`;
+    this.policy.grant(this.adminSecretGrant, arn, longestResolvedLength(this, arn, 512 + 100), (detail) => new Error(
+      `${owner}: adminSecret: ${detail}. Use fewer admin secrets per stack, or split the credentials over more stacks`));
+    if (adminSecret.encryptionKey) adminSecret.encryptionKey.grantDecrypt(this.function);
+  }
+
+  /**
    * Lets Secrets Manager invoke the handler to rotate the secret of this name,
    * and no other secret; returns what its rotation schedule must wait for.
    */
@@ -195,4 +240,18 @@ export class CredentialHandler extends Construct {
     return this.rotation.allow(secretName, (detail) => new Error(
       `${owner}: secretName '${secretName}': ${detail}. Use default secret names (one entry covers all of them), give named secrets shared paths (team/grafana/<name>), or split the credentials over more stacks`));
   }
+}
+
+/**
+ * A short stable key for a network placement; undefined for the default (no
+ * VPC). Subnets and security groups are compared as the template will name
+ * them, so two constructs asking for the same placement share one function.
+ */
+function placementKey(stack: Stack, placement: HandlerPlacementOptions): string | undefined {
+  if (!placement.vpc) return undefined;
+  const asText = (value: unknown) => JSON.stringify(stack.resolve(value));
+  const subnets = placement.vpc.selectSubnets(placement.vpcSubnets).subnetIds.map(asText).sort();
+  const groups = (placement.securityGroups ?? []).map((g: ec2.ISecurityGroup) => asText(g.securityGroupId)).sort();
+  const canonical = JSON.stringify({ vpc: asText(placement.vpc.vpcId), subnets, groups });
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 8).toUpperCase();
 }

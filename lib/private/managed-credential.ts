@@ -2,6 +2,7 @@ import { Annotations, CustomResource, Duration, RemovalPolicy, Token } from 'aws
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { CredentialOptions } from '../credential-options';
+import type { HandlerPlacementOptions } from '../handler-placement';
 import { ATTRIBUTES } from './contract';
 import { CredentialHandler } from './handler-function';
 import { claimUniqueName, parseWorkspaceUrl, rotationSchedule as scheduleFor, validateSecretName } from './validation';
@@ -10,16 +11,27 @@ export interface ManagedCredentialOptions {
   readonly owner: string;
   readonly kind: string;
   readonly resourceType: string;
-  readonly workspaceId: string;
+  /** The Amazon Managed Grafana workspace; undefined for a credential on a self-managed server. */
+  readonly workspaceId?: string;
   /** Kind-specific custom-resource properties (e.g. Role, ServiceAccountId). */
   readonly properties: Record<string, string>;
   readonly namePrefix: string;
+  /** Whole seconds; 0 (self-managed Grafana only) for a credential that never expires. */
   readonly secondsToLive: number;
   readonly grafanaActions: readonly string[];
   readonly secretDescription: string;
   /** What the user set: secret, rotation and verification options. */
   readonly options: CredentialOptions;
+  /** Where the handler runs; credentials with equal placements share one function. */
+  readonly placement?: HandlerPlacementOptions;
+  /** Set up on the handler before the custom resource: returns kind-specific properties that depend on it (self-managed Grafana's server). */
+  readonly prepareHandler?: (handler: CredentialHandler) => Record<string, string>;
 }
+
+/** Stands in for the lifetime of a credential that never expires when its rotation schedule is checked. */
+const NEVER_EXPIRES_SECONDS = Number.MAX_SAFE_INTEGER;
+/** How long after issue a credential that never expires is rotated, unless rotateAfter says otherwise. */
+const NEVER_EXPIRES_ROTATE_AFTER = Duration.days(30);
 
 export interface ManagedCredential {
   readonly secret: secretsmanager.Secret;
@@ -38,11 +50,14 @@ export interface ManagedCredential {
 export function createManagedCredential(scope: Construct, options: ManagedCredentialOptions): ManagedCredential {
   {
     const { secretName: givenSecretName, encryptionKey, removalPolicy, workspaceUrl, rotateAfter, logRetention } = options.options;
-    const handler = CredentialHandler.of(scope);
+    const handler = CredentialHandler.of(scope, options.placement);
     handler.requestLogRetention(logRetention, scope, options.owner);
     const rotate = options.options.rotate ?? true;
     const verifyRotatedKey = options.options.verifyRotatedKey ?? true;
-    const schedule = rotate ? scheduleFor(options.owner, options.secondsToLive, rotateAfter) : undefined;
+    const neverExpires = options.secondsToLive === 0;
+    const schedule = !rotate ? undefined : neverExpires
+      ? scheduleFor(options.owner, NEVER_EXPIRES_SECONDS, rotateAfter ?? NEVER_EXPIRES_ROTATE_AFTER)
+      : scheduleFor(options.owner, options.secondsToLive, rotateAfter);
 
     if (givenSecretName !== undefined) validateSecretName(scope, options.owner, givenSecretName);
     // The normalised URL is what the handler compares against the function's environment.
@@ -65,7 +80,8 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
     // An empty secret: the handler writes its first version. A generated placeholder would only be noise.
     cfnSecret.addPropertyDeletionOverride('GenerateSecretString');
 
-    handler.grantWorkspace(options.workspaceId, options.grafanaActions, options.owner);
+    if (options.workspaceId !== undefined) handler.grantWorkspace(options.workspaceId, options.grafanaActions, options.owner);
+    const handlerProperties = options.prepareHandler?.(handler) ?? {};
     // Where rotation may send a token is the template's to say: never a tag or the secret's value.
     if (verifyUrl) handler.allowVerifyUrl(verifyUrl);
     handler.grantSecret(givenSecretName === undefined ? handler.secretNamePrefix : givenSecretName, encryptionKey, options.owner);
@@ -77,12 +93,13 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
       properties: {
         Kind: options.kind,
         SecretArn: secret.secretArn,
-        WorkspaceId: options.workspaceId,
+        ...(options.workspaceId !== undefined ? { WorkspaceId: options.workspaceId } : {}),
         NamePrefix: options.namePrefix,
         SecondsToLive: String(options.secondsToLive),
         ...(verifyUrl ? { VerifyUrl: verifyUrl } : {}),
         ...(verifyRotatedKey ? {} : { VerifyRotatedKey: 'false' }),
         ...options.properties,
+        ...handlerProperties,
       },
     });
     // Permissions must exist before the first event arrives.
@@ -101,7 +118,7 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
       });
       rotationSchedule.node.addDependency(resource);
       rotationSchedule.node.addDependency(permission);
-      if (schedule.rotateAfterSeconds + schedule.windowSeconds > options.secondsToLive) {
+      if (!neverExpires && schedule.rotateAfterSeconds + schedule.windowSeconds > options.secondsToLive) {
         Annotations.of(scope).addWarningV2('grafana-credentials:rotationWindow',
           `rotation runs ${Duration.seconds(schedule.rotateAfterSeconds).toHumanString()} after issue within a window of up to ${Duration.seconds(schedule.windowSeconds).toHumanString()}, ` +
           `which can end after the ${Duration.seconds(options.secondsToLive).toHumanString()} lifetime: consumers may briefly hold an expired credential. Shorten rotateAfter.`);

@@ -1,5 +1,5 @@
 /** Synth-time validation. Each error names the property, the allowed range and the value given. */
-import { Annotations, Duration, Reference, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, Reference, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as grafana from 'aws-cdk-lib/aws-grafana';
 import { IConstruct } from 'constructs';
 import { GRAFANA_ROLES, LIMITS, NAME_SUFFIX_LENGTH, WORKSPACE_ID_PATTERN } from './contract';
@@ -78,6 +78,18 @@ export function validateServiceAccountName(owner: string, name: string): void {
   if (/^\s|\s$/.test(name)) {
     throw new Error(`${owner}: serviceAccountName must not start or end with whitespace; got ${quoted(name)}. Trim it`);
   }
+}
+
+/**
+ * A service account's name: the one given, or one derived from the construct
+ * path and the role (an explicit name must change along with the role);
+ * checked either way.
+ */
+export function serviceAccountNameFor(scope: IConstruct, owner: string, role: string, given: string | undefined): string {
+  const suffix = `-${String(role).toLowerCase()}`;
+  const name = given ?? Names.uniqueResourceName(scope, { maxLength: LIMITS.serviceAccountNameMax - suffix.length, separator: '-' }) + suffix;
+  validateServiceAccountName(owner, name);
+  return name;
 }
 
 /** Secrets Manager's longest secret name. */
@@ -270,4 +282,11 @@ export function rotationSchedule(owner: string, ttlSeconds: number, rotateAfter:
   // Hour schedules get a one-hour window; day schedules a window up to the end of the UTC day.
   const windowSeconds = seconds < DAY ? HOUR : DAY;
   return { scheduleExpression, windowSeconds, rotateAfterSeconds: seconds };
+}
+
+/** vpcSubnets and securityGroups only mean something with a vpc (issue #16). */
+export function validatePlacement(owner: string, placement: { readonly vpc?: unknown; readonly vpcSubnets?: unknown; readonly securityGroups?: unknown }): void {
+  if ((placement.vpcSubnets !== undefined || placement.securityGroups !== undefined) && placement.vpc === undefined) {
+    throw new Error(`${owner}: vpcSubnets and securityGroups need vpc: set vpc to the VPC the handler runs in, or leave them unset`);
+  }
 }

@@ -7,6 +7,7 @@ test('the demo deploys, updates, rotates and deletes the example app without a m
   const out = spawnSync(process.execPath, [path.join(root, 'dist', 'test', 'testbed', 'demo.js')], { cwd: root, encoding: 'utf8', timeout: 120_000 });
   expect(out.stdout).toContain('1. create');
   expect(out.stdout).toContain('3. rotation');
+  expect(out.stdout).toContain('5. beside the workspace: a self-managed Grafana server');
   expect(out.stdout).toMatch(/demo: every step behaved/);
   expect(out.stdout).not.toMatch(/FAIL/);
   expect(out.status).toBe(0);

@@ -8,7 +8,11 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { WorkspaceApiKey, WorkspaceServiceAccount, WorkspaceServiceAccountToken } from '../../lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import {
+  GrafanaApiKey, GrafanaServiceAccount, SelfManagedGrafana, WorkspaceApiKey, WorkspaceServiceAccount, WorkspaceServiceAccountToken,
+} from '../../lib';
 
 function everyConstruct(app: App): Stack {
   const stack = new Stack(app, 'NagStack');
@@ -102,4 +106,19 @@ test('with a customer-managed key, the handler gets named KMS actions only: no w
   new WorkspaceServiceAccount(stack, 'Account', { workspaceId: 'g-0123456789' }).addToken('Token', { encryptionKey: cmk });
   Aspects.of(app).add(new AwsSolutionsChecks());
   expect(findings(stack)).toEqual([]);
+});
+
+// Self-managed Grafana (issue #16): the constructs, an admin secret imported by name (a partial ARN), and a VPC placement.
+test('AwsSolutions: no unsuppressed finding over the self-managed Grafana constructs in a VPC', () => {
+  const app = new App();
+  const stack = new Stack(app, 'NagSelfManaged');
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+  const adminSecret = secretsmanager.Secret.fromSecretNameV2(stack, 'Admin', 'ops/grafana-admin');
+  const grafana = SelfManagedGrafana.fromAttributes(stack, 'Grafana', { url: 'https://grafana.internal.example.com', adminSecret, vpc });
+  new GrafanaApiKey(stack, 'Key', { grafana });
+  new GrafanaServiceAccount(stack, 'Account', { grafana }).addToken('Token');
+  new WorkspaceApiKey(stack, 'Private', { workspaceId: 'g-0123456789', vpc });
+  Aspects.of(app).add(new AwsSolutionsChecks());
+  // The VPC itself is the user's (flow logs); only the library's resources are checked.
+  expect(findings(stack).filter((f) => !f.startsWith('/NagSelfManaged/Vpc/'))).toEqual([]);
 });

@@ -9,11 +9,13 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import { App, Duration } from 'aws-cdk-lib';
-import { GrafanaRole, WorkspaceApiKey, WorkspaceServiceAccount } from '../../lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { GrafanaRole, GrafanaServiceAccount, GrafanaTtl, SelfManagedGrafana, WorkspaceApiKey, WorkspaceServiceAccount } from '../../lib';
 import { AwsStandIns } from '../testbed/aws/standins';
 import { seededRandom } from '../testbed/aws/faults';
 import { CfnDriver } from '../testbed/cfn/driver';
 import { rotate, Step } from '../testbed/cfn/rotation';
+import { GrafanaServerStandIn } from '../testbed/grafana/server';
 import type { Timeline } from './timeline';
 
 const MINUTE = 60_000;
@@ -100,6 +102,13 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
   const driver = await CfnDriver.start(standins, { serviceTimeoutMs: 60_000 });
   driver.host.maxLogs = 50;
   const ws = standins.addWorkspace({ grafanaVersion: '10.4' }).id;
+  // A self-managed Grafana server beside the workspace (issue #16), with its admin credential in a secret of its own.
+  const server = await GrafanaServerStandIn.start({ version: '11.3.0', now: () => standins.clock.now() });
+  const adminSecretArn: string = standins.cloudFormationCall('CreateSecret', {
+    Name: 'ops/grafana-admin', SecretString: JSON.stringify({ user: server.adminUser, password: server.adminPassword }),
+  }).ARN;
+  const works = (token: string) => standins.isKeyValid(token) || server.isValid(token);
+  const liveKeys = () => [...standins.liveKeys(ws), ...server.live()];
   const failures: string[] = [];
   const figures: SoakFigures = {
     days: opts.days, seed, rotationsCompleted: 0, rotationsFailed: 0, rotationRetries: 0, stackUpdates: 0, stackUpdatesRolledBack: 0,
@@ -123,6 +132,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
     const sa = new WorkspaceServiceAccount(stack, 'Svc', { workspaceId: ws, grafanaRole: GrafanaRole.EDITOR });
     sa.addToken('Token30d', { timeToLive: Duration.days(30) });
     sa.addToken('Token7d', { timeToLive: Duration.days(7) });
+    const grafana = SelfManagedGrafana.fromAttributes(stack, 'Grafana', {
+      url: server.url, adminSecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'GrafanaAdmin', adminSecretArn),
+    });
+    new GrafanaServiceAccount(stack, 'Team', { grafana, grafanaRole: GrafanaRole.EDITOR }).addToken('Token14d', { timeToLive: GrafanaTtl.parse('2w') });
     return stack;
   };
 
@@ -135,7 +148,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
 
     const labels: Array<[string, string]> = [
       ['key 30d', 'Key30dSecret'], ['key 7d', 'Key7dSecret'], ['key 1d', 'Key1dSecret'],
-      ['token 30d', 'SvcToken30dSecret'], ['token 7d', 'SvcToken7dSecret'],
+      ['token 30d', 'SvcToken30dSecret'], ['token 7d', 'SvcToken7dSecret'], ['self-managed token 14d', 'TeamToken14dSecret'],
     ];
     const credentials: Credential[] = labels.map(([label, secretPrefix]) => {
       const secretArn = driver.secretArn(secretPrefix);
@@ -168,7 +181,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
     /** At most two live keys per credential, checked whenever keys can appear. */
     const checkLive = () => {
       noteNames();
-      const live = standins.liveKeys(ws);
+      const live = liveKeys();
       for (const c of credentials) {
         const n = live.filter((k) => c.names.has(k.name)).length;
         figures.mostLiveKeysPerCredential = Math.max(figures.mostLiveKeysPerCredential, n);
@@ -277,9 +290,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
       for (const consumer of consumers) {
         if (t >= consumer.nextRefresh || !consumer.token) readSecret(consumer);
         figures.consumerRequests++;
-        if (consumer.token && standins.isKeyValid(consumer.token)) continue;
+        if (consumer.token && works(consumer.token)) continue;
         readSecret(consumer);
-        if (consumer.token && standins.isKeyValid(consumer.token)) { figures.consumerRetriesAfterRefresh++; continue; }
+        if (consumer.token && works(consumer.token)) { figures.consumerRetriesAfterRefresh++; continue; }
         figures.consumerRequestsRefused++;
         fail(`a consumer of ${consumer.credential.label} was refused: AWSCURRENT holds no working key`);
       }
@@ -294,7 +307,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
         if (v.stages.length && v.secretString) { const value = JSON.parse(v.secretString); referenced.add(value.keyName ?? value.tokenName); }
       }
     }
-    const orphans = standins.existingKeys(ws).filter((k) => !referenced.has(k.name));
+    const orphans = [...standins.existingKeys(ws), ...server.existing()].filter((k) => !referenced.has(k.name));
     figures.orphanedKeysAtEnd = orphans.length;
     for (const o of orphans) fail(`orphaned ${o.kind} ${o.name}`);
     figures.awsCalls = standins.totalCalls();
@@ -306,14 +319,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
       keys: standins.credentialHistory(ws).filter((k) => timelineOf.names.has(k.name))
         .map((k) => ({ name: k.name, issuedAt: k.createdAt, expiresAt: k.expiresAt, ...(k.deletedAt !== undefined ? { revokedAt: k.deletedAt } : {}) })),
     };
-    figures.keysLeftAfterDelete = standins.existingKeys().length;
+    figures.keysLeftAfterDelete = standins.existingKeys().length + server.existing().length + server.serviceAccounts().length;
     if (figures.keysLeftAfterDelete) fail(`${figures.keysLeftAfterDelete} keys left after the stack was deleted`);
-    const leaked = standins.allIssuedTokens().some((tok) => driver.responses().some((r) => r.includes(tok)));
+    const leaked = [...standins.allIssuedTokens(), ...server.secrets()].some((tok) => driver.responses().some((r) => r.includes(tok)));
     if (leaked) fail('a token appeared in a CloudFormation response');
     figures.faultsInjected = { ...standins.faults.injected };
     figures.handlerInvocations = driver.host.invocations;
   } finally {
     await driver.stop();
+    await server.stop();
     await standins.stop();
   }
   figures.wallSeconds = (Date.now() - started) / 1000;

@@ -12,6 +12,7 @@ import { GrafanaRole } from '../../lib';
 import { AwsStandIns } from './aws/standins';
 import { CfnDriver } from './cfn/driver';
 import { rotate } from './cfn/rotation';
+import { selfManagedDemo } from './demo-self-managed';
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const say = (s = '') => process.stdout.write(`${s}\n`);
@@ -111,6 +112,10 @@ async function main() {
 
     const leaked = standins.allIssuedTokens().some((t) => [...driver.responses(), ...driver.logs()].some((text) => text.includes(t)));
     check(!leaked, 'no token appeared in any CloudFormation response or handler log line');
+
+    say();
+    say(bold('5. beside the workspace: a self-managed Grafana server, the same lifecycle'));
+    await selfManagedDemo(standins, { say, bold, check, mask });
   } finally {
     await driver.stop();
     await standins.stop();
