@@ -6,9 +6,11 @@
  */
 import type { GrafanaClient } from '@aws-sdk/client-grafana';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 
 type GrafanaSdk = typeof import('@aws-sdk/client-grafana');
 type SecretsManagerSdk = typeof import('@aws-sdk/client-secrets-manager');
+type ApiGatewaySdk = typeof import('@aws-sdk/client-api-gateway');
 
 /**
  * The SDK modules, loaded on first use rather than at cold start: the bundle
@@ -18,6 +20,8 @@ let grafanaModule: Promise<GrafanaSdk> | undefined;
 let secretsManagerModule: Promise<SecretsManagerSdk> | undefined;
 export const grafanaSdk = (): Promise<GrafanaSdk> => (grafanaModule ??= import('@aws-sdk/client-grafana'));
 export const secretsManagerSdk = (): Promise<SecretsManagerSdk> => (secretsManagerModule ??= import('@aws-sdk/client-secrets-manager'));
+let apiGatewayModule: Promise<ApiGatewaySdk> | undefined;
+export const apiGatewaySdk = (): Promise<ApiGatewaySdk> => (apiGatewayModule ??= import('@aws-sdk/client-api-gateway'));
 
 /** True when an SDK error is the named service exception. */
 export function isServiceError(err: unknown, name: string): boolean {
@@ -60,4 +64,12 @@ export async function grafanaClient(): Promise<GrafanaClient> {
 export async function secretsManagerClient(): Promise<SecretsManagerClient> {
   secretsManager ??= new (await secretsManagerSdk()).SecretsManagerClient(await common());
   return secretsManager;
+}
+
+let apiGateway: APIGatewayClient | undefined;
+
+/** API Gateway's control plane (AWS_ENDPOINT_URL_API_GATEWAY works); throttling is retried like every other call. */
+export async function apiGatewayClient(): Promise<APIGatewayClient> {
+  apiGateway ??= new (await apiGatewaySdk()).APIGatewayClient(await common());
+  return apiGateway;
 }

@@ -12,9 +12,9 @@ export const apiKeyIssuer: Issuer = {
 
   definitionFrom(props) {
     return {
-      workspaceId: props.WorkspaceId,
+      workspaceId: props.WorkspaceId ?? '',
       keyRole: props.Role ?? '',
-      secondsToLive: props.SecondsToLive,
+      secondsToLive: props.SecondsToLive ?? '',
       namePrefix: props.NamePrefix,
       ...verificationFrom(props),
     };

@@ -1,9 +1,10 @@
 /** The credential kinds this handler can issue, by the Kind property the constructs write. */
 import { apiKeyIssuer } from './api-key';
+import { apiGatewayKeyIssuer } from './api-gateway-key';
 import { serviceAccountTokenIssuer } from './service-account-token';
 import { InputError, Issuer } from './types';
 
-const ISSUERS: ReadonlyMap<string, Issuer> = new Map([apiKeyIssuer, serviceAccountTokenIssuer].map((issuer) => [issuer.kind, issuer]));
+const ISSUERS: ReadonlyMap<string, Issuer> = new Map([apiKeyIssuer, serviceAccountTokenIssuer, apiGatewayKeyIssuer].map((issuer) => [issuer.kind, issuer]));
 
 export function issuerFor(kind: unknown): Issuer {
   const issuer = typeof kind === 'string' ? ISSUERS.get(kind) : undefined;

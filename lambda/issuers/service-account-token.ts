@@ -12,9 +12,9 @@ export const serviceAccountTokenIssuer: Issuer = {
 
   definitionFrom(props) {
     return {
-      workspaceId: props.WorkspaceId,
+      workspaceId: props.WorkspaceId ?? '',
       serviceAccountId: props.ServiceAccountId ?? '',
-      secondsToLive: props.SecondsToLive,
+      secondsToLive: props.SecondsToLive ?? '',
       namePrefix: props.NamePrefix,
       ...verificationFrom(props),
     };

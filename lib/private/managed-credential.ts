@@ -1,7 +1,7 @@
 import { Annotations, CustomResource, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { CredentialOptions } from '../credential-options';
+import type { CredentialOptions, SecretOptions } from '../credential-options';
 import { ATTRIBUTES } from './contract';
 import { CredentialHandler } from './handler-function';
 import { claimUniqueName, parseWorkspaceUrl, rotationSchedule as scheduleFor, validateSecretName } from './validation';
@@ -10,15 +10,19 @@ export interface ManagedCredentialOptions {
   readonly owner: string;
   readonly kind: string;
   readonly resourceType: string;
-  readonly workspaceId: string;
+  /** The Amazon Managed Grafana workspace, for the AMG kinds; with `grafanaActions`, what the handler is granted there. */
+  readonly workspaceId?: string;
   /** Kind-specific custom-resource properties (e.g. Role, ServiceAccountId). */
   readonly properties: Record<string, string>;
   readonly namePrefix: string;
-  readonly secondsToLive: number;
-  readonly grafanaActions: readonly string[];
+  /** Lifetime of each credential; undefined for credentials that do not expire. */
+  readonly secondsToLive?: number;
+  readonly grafanaActions?: readonly string[];
+  /** Grants the handler what this kind needs in its own service (kinds outside a Grafana workspace). */
+  readonly grantService?: (handler: CredentialHandler) => Record<string, string>;
   readonly secretDescription: string;
   /** What the user set: secret, rotation and verification options. */
-  readonly options: CredentialOptions;
+  readonly options: CredentialOptions | SecretOptions;
 }
 
 export interface ManagedCredential {
@@ -37,11 +41,12 @@ export interface ManagedCredential {
  */
 export function createManagedCredential(scope: Construct, options: ManagedCredentialOptions): ManagedCredential {
   {
-    const { secretName: givenSecretName, encryptionKey, removalPolicy, workspaceUrl, rotateAfter, logRetention } = options.options;
+    const { secretName: givenSecretName, encryptionKey, removalPolicy, rotateAfter, logRetention } = options.options;
+    const { workspaceUrl, verifyRotatedKey: verifyOption } = options.options as CredentialOptions;
     const handler = CredentialHandler.of(scope);
     handler.requestLogRetention(logRetention, scope, options.owner);
     const rotate = options.options.rotate ?? true;
-    const verifyRotatedKey = options.options.verifyRotatedKey ?? true;
+    const verifyRotatedKey = verifyOption ?? true;
     const schedule = rotate ? scheduleFor(options.owner, options.secondsToLive, rotateAfter) : undefined;
 
     if (givenSecretName !== undefined) validateSecretName(scope, options.owner, givenSecretName);
@@ -65,7 +70,8 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
     // An empty secret: the handler writes its first version. A generated placeholder would only be noise.
     cfnSecret.addPropertyDeletionOverride('GenerateSecretString');
 
-    handler.grantWorkspace(options.workspaceId, options.grafanaActions, options.owner);
+    if (options.workspaceId !== undefined && options.grafanaActions) handler.grantWorkspace(options.workspaceId, options.grafanaActions, options.owner);
+    const serviceProperties = options.grantService?.(handler) ?? {};
     // Where rotation may send a token is the template's to say: never a tag or the secret's value.
     if (verifyUrl) handler.allowVerifyUrl(verifyUrl);
     handler.grantSecret(givenSecretName === undefined ? handler.secretNamePrefix : givenSecretName, encryptionKey, options.owner);
@@ -77,12 +83,13 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
       properties: {
         Kind: options.kind,
         SecretArn: secret.secretArn,
-        WorkspaceId: options.workspaceId,
+        ...(options.workspaceId !== undefined ? { WorkspaceId: options.workspaceId } : {}),
         NamePrefix: options.namePrefix,
-        SecondsToLive: String(options.secondsToLive),
+        ...(options.secondsToLive !== undefined ? { SecondsToLive: String(options.secondsToLive) } : {}),
         ...(verifyUrl ? { VerifyUrl: verifyUrl } : {}),
         ...(verifyRotatedKey ? {} : { VerifyRotatedKey: 'false' }),
         ...options.properties,
+        ...serviceProperties,
       },
     });
     // Permissions must exist before the first event arrives.
@@ -101,7 +108,7 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
       });
       rotationSchedule.node.addDependency(resource);
       rotationSchedule.node.addDependency(permission);
-      if (schedule.rotateAfterSeconds + schedule.windowSeconds > options.secondsToLive) {
+      if (options.secondsToLive !== undefined && schedule.rotateAfterSeconds + schedule.windowSeconds > options.secondsToLive) {
         Annotations.of(scope).addWarningV2('grafana-credentials:rotationWindow',
           `rotation runs ${Duration.seconds(schedule.rotateAfterSeconds).toHumanString()} after issue within a window of up to ${Duration.seconds(schedule.windowSeconds).toHumanString()}, ` +
           `which can end after the ${Duration.seconds(options.secondsToLive).toHumanString()} lifetime: consumers may briefly hold an expired credential. Shorten rotateAfter.`);
