@@ -8,7 +8,7 @@ import * as https from 'https';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import { RotatingApiKey, RotatingApiKeyProps } from '../../lib';
 import type { AwsStandIns } from '../testbed/aws/standins';
-import type { CfnDriver } from '../testbed/cfn/driver';
+import { CfnDriver } from '../testbed/cfn/driver';
 import { rotate } from '../testbed/cfn/rotation';
 import { assertNoLeaks, newStack, useTestBed, versionWith, withBed } from './harness';
 
@@ -187,3 +187,28 @@ test('a crash right after CreateApiKey: the Create never answers, the rollback D
     await stop();
   }
 });
+
+test('50 keys in one stack, created at once against CreateApiKey 5/s and CreateUsagePlanKey 3/s: all succeed, and all go with the stack', async () => {
+  const { standins: s, driver: d, stop } = await withBed({ serviceTimeoutMs: 300_000 });
+  const many = await CfnDriver.start(s, { serviceTimeoutMs: 300_000, concurrency: 50 });
+  try {
+    s.faults.rateLimit('CreateApiKey', 5);
+    s.faults.rateLimit('CreateUsagePlanKey', 3);
+    const stack = newStack();
+    const plan = new apigateway.UsagePlan(stack, 'Gold', { name: 'Gold' });
+    for (let i = 0; i < 50; i++) new RotatingApiKey(stack, `Key${i}`, { usagePlans: [plan], apiKeyNamePrefix: `k${i}` });
+    const result = await many.deploy(stack);
+    expect(result.failures).toEqual([]);
+    expect(s.faults.injected.throttle).toBeGreaterThan(0);
+    expect(s.apiGateway.liveKeys()).toHaveLength(50);
+    expect(s.apiGateway.liveKeys().every((k) => k.usagePlanIds.length === 1)).toBe(true);
+    s.faults.clear();
+    expect(await many.destroy()).toMatchObject({ ok: true });
+    expect(s.apiGateway.liveKeys()).toEqual([]);
+    assertNoLeaks(s, many);
+    assertNoLeaks(s, d);
+  } finally {
+    await many.stop();
+    await stop();
+  }
+}, 300_000);
