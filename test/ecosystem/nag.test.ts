@@ -5,10 +5,11 @@
  */
 import { App, Aspects, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { WorkspaceApiKey, WorkspaceServiceAccount, WorkspaceServiceAccountToken } from '../../lib';
+import { RotatingApiKey, WorkspaceApiKey, WorkspaceServiceAccount, WorkspaceServiceAccountToken } from '../../lib';
 
 function everyConstruct(app: App): Stack {
   const stack = new Stack(app, 'NagStack');
@@ -21,6 +22,9 @@ function everyConstruct(app: App): Stack {
   const reader = new iam.Role(stack, 'Reader', { assumedBy: new iam.AccountRootPrincipal() });
   key.grantRead(reader);
   token.grantRead(reader);
+  // issue #17
+  const apiKey = new RotatingApiKey(stack, 'ApiKey', { usagePlans: [new apigateway.UsagePlan(stack, 'Plan')] });
+  apiKey.grantRead(reader);
   return stack;
 }
 
