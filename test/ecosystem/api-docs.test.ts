@@ -46,6 +46,10 @@ test('jsii assembly: every exported type, with the Python, Java, .NET and Go tar
     'cdk-grafana-credentials.CredentialOptions',
     'cdk-grafana-credentials.GrafanaRole',
     'cdk-grafana-credentials.IWorkspaceServiceAccount',
+    // issue #17
+    'cdk-grafana-credentials.RotatingApiKey',
+    'cdk-grafana-credentials.RotatingApiKeyProps',
+    'cdk-grafana-credentials.SecretOptions',
     'cdk-grafana-credentials.WorkspaceApiKey',
     'cdk-grafana-credentials.WorkspaceApiKeyProps',
     'cdk-grafana-credentials.WorkspaceServiceAccount',
