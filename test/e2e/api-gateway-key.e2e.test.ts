@@ -159,6 +159,15 @@ test('a usage plan deleted out of band: rotation fails naming the plan and leave
   expect(standins.apiGateway.liveKeys()).toEqual([]);
 });
 
+test('delete finds leftovers by name prefix and owner tag; a key of another owner under the same prefix is left alone', async () => {
+  await driver.deploy(keyStack());
+  // As a crash before the intent was written would leave it: our name and tag, on no label.
+  standins.apiGateway.addKey('partner-00000000aa', { 'grafana-credentials:owner': 'E2EStack' });
+  const foreign = standins.apiGateway.addKey('partner-00000000bb', { 'grafana-credentials:owner': 'SomeoneElse' });
+  expect(await driver.destroy()).toMatchObject({ ok: true });
+  expect(standins.apiGateway.liveKeys().map((k) => k.id)).toEqual([foreign]);
+});
+
 test('throttling: 429 TooManyRequestsException on every API Gateway call for a while is retried; create and delete succeed', async () => {
   for (const operation of ['GetApiKeys', 'CreateApiKey', 'CreateUsagePlanKey', 'DeleteApiKey']) standins.faults.add({ operation, kind: 'throttle', times: 3 });
   expect(await driver.deploy(keyStack())).toMatchObject({ ok: true });

@@ -86,6 +86,11 @@ export class ApiGatewayStandIn {
     return plan.id;
   }
 
+  /** Creates a key outside the stack (a leftover of a crash, or someone else's key); returns its id. */
+  addKey(name: string, tags: Record<string, string> = {}): string {
+    return (this.createApiKey({ name, enabled: true, tags }) as { id: string }).id;
+  }
+
   /** Keys that exist. */
   liveKeys(): ApiKeyView[] {
     return [...this.keys.values()].filter((k) => !k.deleted).map((k) => this.view(k));
