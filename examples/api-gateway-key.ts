@@ -8,7 +8,7 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { RotatingApiKey } from '../lib';
+import { RotatingApiKey } from 'cdk-grafana-credentials';
 
 export function buildApiGatewayKeyStack(app: App): Stack {
   const stack = new Stack(app, 'PartnerApi');

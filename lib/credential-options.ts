@@ -30,7 +30,11 @@ export interface SecretOptions {
   readonly removalPolicy?: RemovalPolicy;
 
   /**
-   * Whether Secrets Manager replaces the credential before it expires.
+   * Whether Secrets Manager replaces the credential before it expires. With
+   * `false` nothing renews it: a credential with a lifetime stops working when
+   * `timeToLive` runs out, unless a deployment reissues it first; an API
+   * Gateway key, which does not expire, keeps its value until a deployment
+   * reissues it.
    * @default true
    */
   readonly rotate?: boolean;

@@ -1,6 +1,6 @@
 /**
  * `npm run soak`: a year of simulated life (or `--days N`). Prints the figures,
- * writes them into the README's Reliability section when run for 365 days,
+ * writes them into docs/reliability.md when run for 365 days,
  * and exits non-zero if any figure misses its goal, naming the day and the credential.
  */
 import * as fs from 'fs';
@@ -19,7 +19,7 @@ async function main() {
   const missed = [...figures.failures];
   if (figures.wallSeconds >= 120 && days >= 365) missed.push(`wall time ${figures.wallSeconds.toFixed(1)} s is over 2 minutes (CPU used: ${cpuSummary(figures)})`);
   if (days === 365 && !processPerStep && !args.includes('--no-readme')) {
-    const readme = path.join(__dirname, '..', '..', '..', 'README.md');
+    const readme = path.join(__dirname, '..', '..', '..', 'docs', 'reliability.md');
     const text = fs.readFileSync(readme, 'utf8');
     const block = `<!-- soak:start -->\n${table}\n\nFrom \`npm run soak\` (seed ${figures.seed}), ${new Date().toISOString().slice(0, 10)}.\n<!-- soak:end -->`;
     if (text.includes('<!-- soak:start -->')) fs.writeFileSync(readme, text.replace(/<!-- soak:start -->[\s\S]*<!-- soak:end -->/, block));
