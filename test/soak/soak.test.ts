@@ -4,7 +4,7 @@ import { cpuSummary, runSoak } from './soak';
 test('30 simulated days: every consumer request succeeds, no orphan, at most two live keys per credential', async () => {
   const f = await runSoak({ days: 30 });
   expect(f.failures).toEqual([]);
-  expect(f.consumerRequests).toBe(30 * 288 * 5);
+  expect(f.consumerRequests).toBe(30 * 288 * 6); // five Grafana credentials and one API Gateway key (issue #17)
   expect(f.consumerRequestsRefused).toBe(0);
   expect(f.rotationsCompleted).toBeGreaterThan(40);
   expect(f.stackUpdates).toBe(2);

@@ -9,7 +9,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import { App, Duration } from 'aws-cdk-lib';
-import { GrafanaRole, WorkspaceApiKey, WorkspaceServiceAccount } from '../../lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import { GrafanaRole, RotatingApiKey, WorkspaceApiKey, WorkspaceServiceAccount } from '../../lib';
 import { AwsStandIns } from '../testbed/aws/standins';
 import { seededRandom } from '../testbed/aws/faults';
 import { CfnDriver } from '../testbed/cfn/driver';
@@ -118,6 +119,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
     const sa = new WorkspaceServiceAccount(stack, 'Svc', { workspaceId: ws, grafanaRole: GrafanaRole.EDITOR });
     sa.addToken('Token30d', { timeToLive: Duration.days(30) });
     sa.addToken('Token7d', { timeToLive: Duration.days(7) });
+    // issue #17: an API Gateway key, rotated weekly
+    new RotatingApiKey(stack, 'ApiKey', { usagePlans: [new apigateway.UsagePlan(stack, 'Plan', { name: 'soak' })], apiKeyNamePrefix: 'soak', rotateAfter: Duration.days(7) });
     return stack;
   };
 
@@ -130,7 +133,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
 
     const labels: Array<[string, string]> = [
       ['key 30d', 'Key30dSecret'], ['key 7d', 'Key7dSecret'], ['key 1d', 'Key1dSecret'],
-      ['token 30d', 'SvcToken30dSecret'], ['token 7d', 'SvcToken7dSecret'],
+      ['token 30d', 'SvcToken30dSecret'], ['token 7d', 'SvcToken7dSecret'], ['API Gateway key 7d', 'ApiKeySecret'],
     ];
     const credentials: Credential[] = labels.map(([label, secretPrefix]) => {
       const secretArn = driver.secretArn(secretPrefix);
@@ -156,16 +159,20 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
           if (!v.secretString || seenVersions.has(v.versionId)) continue;
           seenVersions.add(v.versionId);
           const value = JSON.parse(v.secretString);
-          c.names.add(value.keyName ?? value.tokenName);
+          c.names.add(value.keyName ?? value.tokenName ?? value.apiKeyName);
         }
       }
     };
+    /** Names of the credentials that work now: Grafana's, and API Gateway's (issue #17). */
+    const liveNames = () => [...standins.liveKeys(ws).map((k) => k.name), ...standins.apiGateway.liveKeys().map((k) => k.name)];
+    /** What a consumer's request meets: a Grafana key or token, or an API Gateway key at the REST API. */
+    const works = (token: string) => standins.isKeyValid(token) || standins.apiGateway.endpointStatus(token) === 200;
     /** At most two live keys per credential, checked whenever keys can appear. */
     const checkLive = () => {
       noteNames();
-      const live = standins.liveKeys(ws);
+      const live = liveNames();
       for (const c of credentials) {
-        const n = live.filter((k) => c.names.has(k.name)).length;
+        const n = live.filter((name) => c.names.has(name)).length;
         figures.mostLiveKeysPerCredential = Math.max(figures.mostLiveKeysPerCredential, n);
         if (n > 2) fail(`${c.label} has ${n} live keys (at most 2)`);
       }
@@ -267,9 +274,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
       for (const consumer of consumers) {
         if (t >= consumer.nextRefresh || !consumer.token) readSecret(consumer);
         figures.consumerRequests++;
-        if (consumer.token && standins.isKeyValid(consumer.token)) continue;
+        if (consumer.token && works(consumer.token)) continue;
         readSecret(consumer);
-        if (consumer.token && standins.isKeyValid(consumer.token)) { figures.consumerRetriesAfterRefresh++; continue; }
+        if (consumer.token && works(consumer.token)) { figures.consumerRetriesAfterRefresh++; continue; }
         figures.consumerRequestsRefused++;
         fail(`a consumer of ${consumer.credential.label} was refused: AWSCURRENT holds no working key`);
       }
@@ -281,16 +288,19 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
     const referenced = new Set<string>();
     for (const c of credentials) {
       for (const v of standins.secret(c.secretArn)?.versions ?? []) {
-        if (v.stages.length && v.secretString) { const value = JSON.parse(v.secretString); referenced.add(value.keyName ?? value.tokenName); }
+        if (v.stages.length && v.secretString) { const value = JSON.parse(v.secretString); referenced.add(value.keyName ?? value.tokenName ?? value.apiKeyName); }
       }
     }
-    const orphans = standins.existingKeys(ws).filter((k) => !referenced.has(k.name));
+    const orphans = [
+      ...standins.existingKeys(ws).map((k) => ({ kind: k.kind, name: k.name })),
+      ...standins.apiGateway.liveKeys().map((k) => ({ kind: 'API Gateway key', name: k.name })),
+    ].filter((k) => !referenced.has(k.name));
     figures.orphanedKeysAtEnd = orphans.length;
     for (const o of orphans) fail(`orphaned ${o.kind} ${o.name}`);
     figures.awsCalls = standins.totalCalls();
     const destroyed = await driver.destroy();
     if (!destroyed.ok) fail(`stack delete failed: ${destroyed.failures.join('; ')}`);
-    figures.keysLeftAfterDelete = standins.existingKeys().length;
+    figures.keysLeftAfterDelete = standins.existingKeys().length + standins.apiGateway.liveKeys().length;
     if (figures.keysLeftAfterDelete) fail(`${figures.keysLeftAfterDelete} keys left after the stack was deleted`);
     const leaked = standins.allIssuedTokens().some((tok) => driver.responses().some((r) => r.includes(tok)));
     if (leaked) fail('a token appeared in a CloudFormation response');
