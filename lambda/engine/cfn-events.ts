@@ -188,9 +188,8 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
 }
 
 /**
- * Around a reconcile: if another event promoted a generation this one retires (a late duplicate of the Update being
- * rolled back, say), AWSCURRENT goes back to `versionId` before and after the retiring, so that it is never left on
- * a retired generation (for the moment between the two checks it can be: see the README's limits).
+ * After a reconcile: if another event promoted a generation this one has just retired, AWSCURRENT goes back to
+ * `versionId`, so that it is not left on a retired generation.
  */
 async function keepCurrentOn(ledger: Ledger, keep: ReadonlySet<string>, versionId: string): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -254,7 +253,7 @@ async function onDelete(event: CloudFormationCustomResourceDeleteEvent, deps: En
   // The resource is deleted: every credential on the ledger goes, and those only derivable when the ledger is gone.
   const labelled = state ? ownSlots(state) : new Map();
   const known = new Map<string, Definition>([[own ?? '', definition], [derived ?? '', definition]]);
-    // Labels are left on: they name revoked credentials of a secret that goes next, and each removal is a call.
+  // Labels are left on: they name revoked credentials of a secret that goes next, and each removal is a call.
   if (state) await ledger.reconcile(state, new Set(), 'the resource is deleted', state.deleted ? new Map([...labelled.keys()].map((g) => [g, definition])) : known, false);
   for (const generation of [own, derived]) {
     if (!generation || labelled.has(generation)) continue;
