@@ -18,7 +18,11 @@ export interface ManagedCredentialOptions {
   /** Lifetime of each credential; undefined for credentials that do not expire. */
   readonly secondsToLive?: number;
   readonly grafanaActions?: readonly string[];
-  /** Grants the handler what this kind needs in its own service (kinds outside a Grafana workspace). */
+  /**
+   * For kinds outside a Grafana workspace: grants the handler what the kind
+   * needs in its own service, and returns the custom-resource properties that
+   * only the handler knows (e.g. the owner tag its IAM policy is conditioned on).
+   */
   readonly grantService?: (handler: CredentialHandler) => Record<string, string>;
   readonly secretDescription: string;
   /** What the user set: secret, rotation and verification options. */
