@@ -11,6 +11,7 @@ import { fmt, interleaved, table } from './measure';
 import { Approach, buildStack, measureTemplate } from './template-cost';
 import { App } from 'aws-cdk-lib';
 import { measureCalls, measureConcurrency } from './testbed-figures';
+import { CREATE_API_KEY_PER_SECOND, measureApiGatewayCalls, measureApiGatewayConcurrency, USAGE_PLAN_KEY_PER_SECOND } from './api-gateway-figures';
 
 const root = path.join(__dirname, '..', '..');
 const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
@@ -156,9 +157,44 @@ async function concurrencySection(): Promise<Section> {
   };
 }
 
+// --- issue #17: RotatingApiKey ---
+async function apiGatewaySection(): Promise<Section> {
+  progress('figure 6: RotatingApiKey calls per event, and 50 keys at once against API Gateway\'s rates');
+  const rows = await measureApiGatewayCalls(2);
+  const c = await measureApiGatewayConcurrency(50, true);
+  const floor = await measureApiGatewayConcurrency(50, false);
+  const netRatio = c.wallSeconds / Math.max(c.boundSeconds, floor.wallSeconds);
+  const create = rows[0];
+  const createMet = create.calls === 1 + 1 + 2 + 2;
+  return {
+    title: '6. API Gateway keys (RotatingApiKey)',
+    body: [
+      table(['event', 'AWS calls', 'by operation', 'expected'], rows.map((r) => [r.event, r.calls, r.detail, r.expected])),
+      '',
+      table(['figure', 'value', 'goal', 'met'], [
+        ['keys created at once (one usage plan each)', c.keys, '–', '–'],
+        ['rate limits', `CreateApiKey ${CREATE_API_KEY_PER_SECOND}/s, CreateUsagePlanKey ${USAGE_PLAN_KEY_PER_SECOND}/s, 429 TooManyRequestsException beyond`, '–', '–'],
+        ['succeeded / FAILED', `${c.keys - c.failed} / ${c.failed}`, 'all / 0', c.failed === 0 && c.ok ? 'yes' : '**no**'],
+        ['throttled calls', c.throttled, '–', '–'],
+        ['wall time', `${fmt(c.wallSeconds, 1)} s`, '–', '–'],
+        ['bound the rates allow', `${fmt(c.boundSeconds, 1)} s`, '–', '–'],
+        ['ratio', `${fmt(c.ratio)}×`, '≤ 1.5×', c.ratio <= 1.5 ? 'yes' : '**no**'],
+        ['the same 50 creates with no rate limit (this machine\'s floor)', `${fmt(floor.wallSeconds, 1)} s`, '–', '–'],
+        ['ratio to the larger of the bound and that floor', `${fmt(netRatio)}×`, '–', '–'],
+      ]),
+      '',
+      'How: one RotatingApiKey in 2 usage plans, then 50 in one usage plan each, deployed into the test bed with the real bundled handler. Create is 1 GetApiKeys (API Gateway lets keys share a name, so the handler looks before it creates, which makes a retried Create idempotent), 1 CreateApiKey, 1 CreateUsagePlanKey per plan, and 2 secret writes (the intent, then the key). API Gateway calls are retried up to 30 times with full-jitter backoff capped at 4 s.',
+    ].join('\n'),
+    summary: [
+      ['calls: RotatingApiKey create (2 plans)', String(create.calls), '1 lookup + 1 + plans + 2 secret writes', createMet],
+      ['50 API Gateway keys at once, rate-limited', `${c.keys - c.failed}/${c.keys} ok, ${fmt(c.ratio)}× the bound (${fmt(netRatio)}× this machine's unthrottled floor)`, 'all succeed, ≤ 1.5×', c.ok && c.failed === 0 && c.ratio <= 1.5],
+    ],
+  };
+}
+
 async function main() {
   const started = Date.now();
-  const sections: Section[] = [assetSection(), templateSection(), synthSection(), await callsSection(), await concurrencySection()];
+  const sections: Section[] = [assetSection(), templateSection(), synthSection(), await callsSection(), await concurrencySection(), await apiGatewaySection()];
   sections.sort((a, b) => a.title.localeCompare(b.title, 'en', { numeric: true }));
 
   const summaryRows = sections.flatMap((s) => s.summary.map(([figure, value, goal, met]) => [figure, value, goal, met ? 'yes' : '**no**']));

@@ -2,15 +2,8 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 
-/** Options every credential construct shares: its lifetime, its secret and its rotation. */
-export interface CredentialOptions {
-  /**
-   * How long each issued credential lives: whole seconds, from 1 second to
-   * 30 days. Changing it issues a new credential.
-   * @default Duration.days(30)
-   */
-  readonly timeToLive?: Duration;
-
+/** Options every construct that keeps a credential in Secrets Manager shares: its secret and its rotation. */
+export interface SecretOptions {
   /**
    * Name of the secret that holds the credential.
    *
@@ -31,10 +24,48 @@ export interface CredentialOptions {
 
   /**
    * What happens to the secret when it leaves the stack. The credentials it
-   * held are revoked in the workspace either way.
+   * held are revoked in their service either way.
    * @default RemovalPolicy.DESTROY
    */
   readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Whether Secrets Manager replaces the credential before it expires. With
+   * `false` nothing renews it: a credential with a lifetime stops working when
+   * `timeToLive` runs out, unless a deployment reissues it first; an API
+   * Gateway key, which does not expire, keeps its value until a deployment
+   * reissues it.
+   * @default true
+   */
+  readonly rotate?: boolean;
+
+  /**
+   * How long after issue a credential is replaced by rotation: at least 4
+   * hours, and shorter than `timeToLive` for credentials that expire; whole
+   * hours under a day, else whole days. The outgoing credential stays valid,
+   * as AWSPREVIOUS, until the next rotation.
+   * @default - five sixths of timeToLive, rounded down (25 days for 30 days, 20 hours for 1 day), so old and new overlap for about a sixth of the lifetime; 30 days for credentials that do not expire (RotatingApiKey)
+   */
+  readonly rotateAfter?: Duration;
+
+  /**
+   * How long the handler's log group keeps its logs. The stack's credentials
+   * share one handler and one log group, deleted with the stack; it keeps logs
+   * for the longest retention any of them asks for (a credential asking for
+   * less gets a synth warning). Changing it changes only the log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Options every Amazon Managed Grafana credential construct shares: its lifetime, its secret and its rotation. */
+export interface CredentialOptions extends SecretOptions {
+  /**
+   * How long each issued credential lives: whole seconds, from 1 second to
+   * 30 days. Changing it issues a new credential.
+   * @default Duration.days(30)
+   */
+  readonly timeToLive?: Duration;
 
   /**
    * Base URL of the workspace's Grafana HTTP API, used to verify rotated
@@ -49,36 +80,10 @@ export interface CredentialOptions {
   readonly workspaceUrl?: string;
 
   /**
-   * Whether Secrets Manager replaces the credential before it expires. With
-   * `false` nothing renews it: it stops working when `timeToLive` runs out,
-   * unless a deployment reissues it first.
-   * @default true
-   */
-  readonly rotate?: boolean;
-
-  /**
-   * How long after issue a credential is replaced by rotation: at least 4
-   * hours and shorter than `timeToLive`; whole hours under a day, else whole
-   * days. The outgoing credential stays valid, as AWSPREVIOUS, until the next
-   * rotation.
-   * @default - five sixths of timeToLive, rounded down (25 days for 30 days, 20 hours for 1 day), so old and new overlap for about a sixth of the lifetime
-   */
-  readonly rotateAfter?: Duration;
-
-  /**
    * Whether rotation checks the new credential against the workspace's
    * `GET /api/org` before promoting it. Turn it off when the function cannot
    * reach the workspace. Changing it issues a new credential.
    * @default true
    */
   readonly verifyRotatedKey?: boolean;
-
-  /**
-   * How long the handler's log group keeps its logs. The stack's credentials
-   * share one handler and one log group, deleted with the stack; it keeps logs
-   * for the longest retention any of them asks for (a credential asking for
-   * less gets a synth warning). Changing it changes only the log group.
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
 }

@@ -11,3 +11,5 @@ export * from './self-managed-credential-options';
 export * from './grafana-api-key';
 export * from './grafana-service-account';
 export * from './grafana-service-account-token';
+// issue #17
+export * from './rotating-api-key';

@@ -6,9 +6,11 @@
  */
 import type { GrafanaClient } from '@aws-sdk/client-grafana';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 
 type GrafanaSdk = typeof import('@aws-sdk/client-grafana');
 type SecretsManagerSdk = typeof import('@aws-sdk/client-secrets-manager');
+type ApiGatewaySdk = typeof import('@aws-sdk/client-api-gateway');
 
 /**
  * The SDK modules, loaded on first use rather than at cold start: the bundle
@@ -18,6 +20,8 @@ let grafanaModule: Promise<GrafanaSdk> | undefined;
 let secretsManagerModule: Promise<SecretsManagerSdk> | undefined;
 export const grafanaSdk = (): Promise<GrafanaSdk> => (grafanaModule ??= import('@aws-sdk/client-grafana'));
 export const secretsManagerSdk = (): Promise<SecretsManagerSdk> => (secretsManagerModule ??= import('@aws-sdk/client-secrets-manager'));
+let apiGatewayModule: Promise<ApiGatewaySdk> | undefined;
+export const apiGatewaySdk = (): Promise<ApiGatewaySdk> => (apiGatewayModule ??= import('@aws-sdk/client-api-gateway'));
 
 /** True when an SDK error is the named service exception. */
 export function isServiceError(err: unknown, name: string): boolean {
@@ -32,18 +36,18 @@ export const MAX_ATTEMPTS = Number(process.env.GRAFANA_CREDENTIALS_MAX_ATTEMPTS 
  * throttled API close to the rate it allows instead of sleeping past it; the
  * function's timeout guard still bounds the total.
  */
-export function backoffMs(retry: number, random = Math.random): number {
-  return Math.round(random() * Math.min(2000, 100 * 2 ** retry));
+export function backoffMs(retry: number, random = Math.random, capMs = 2000): number {
+  return Math.round(random() * Math.min(capMs, 100 * 2 ** retry));
 }
 /** Per-attempt timeouts, in ms. */
 export const REQUEST_TIMEOUT_MS = Number(process.env.GRAFANA_CREDENTIALS_REQUEST_TIMEOUT_MS ?? 5000);
 const CONNECTION_TIMEOUT_MS = 3000;
 
-async function common() {
+async function common(retries: { maxAttempts: number; capMs: number } = { maxAttempts: MAX_ATTEMPTS, capMs: 2000 }) {
   const { ConfiguredRetryStrategy } = await import('@smithy/core/retry');
   return {
     // The strategy counts retries, not attempts.
-    retryStrategy: new ConfiguredRetryStrategy(MAX_ATTEMPTS - 1, (retry: number) => backoffMs(retry)),
+    retryStrategy: new ConfiguredRetryStrategy(retries.maxAttempts - 1, (retry: number) => backoffMs(retry, Math.random, retries.capMs)),
     // Without throwOnRequestTimeout the SDK only warns when requestTimeout passes, and a hung call hangs on.
     requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: CONNECTION_TIMEOUT_MS, throwOnRequestTimeout: true },
   };
@@ -60,4 +64,24 @@ export async function grafanaClient(): Promise<GrafanaClient> {
 export async function secretsManagerClient(): Promise<SecretsManagerClient> {
   secretsManager ??= new (await secretsManagerSdk()).SecretsManagerClient(await common());
   return secretsManager;
+}
+
+let apiGateway: APIGatewayClient | undefined;
+
+/**
+ * API Gateway's control plane throttles per account at a few calls per second
+ * (CreateApiKey about 5, usage-plan calls fewer), so 50 keys of one stack
+ * compete for a handful of calls per second: more attempts, and a longer
+ * backoff cap so that waiting callers do not flood the limit. Still bounded:
+ * the timeout guard answers before the function times out.
+ */
+export const API_GATEWAY_RETRIES = {
+  maxAttempts: Number(process.env.GRAFANA_CREDENTIALS_APIGATEWAY_MAX_ATTEMPTS ?? 30),
+  capMs: 4000,
+};
+
+/** API Gateway's control plane (AWS_ENDPOINT_URL_API_GATEWAY works). */
+export async function apiGatewayClient(): Promise<APIGatewayClient> {
+  apiGateway ??= new (await apiGatewaySdk()).APIGatewayClient(await common(API_GATEWAY_RETRIES));
+  return apiGateway;
 }

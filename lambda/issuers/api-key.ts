@@ -14,7 +14,7 @@ export const apiKeyIssuer: Issuer = {
     return {
       workspaceId: props.WorkspaceId ?? '',
       keyRole: props.Role ?? '',
-      secondsToLive: props.SecondsToLive,
+      secondsToLive: props.SecondsToLive ?? '',
       namePrefix: props.NamePrefix,
       ...verificationFrom(props),
     };

@@ -53,7 +53,7 @@ export function verificationFrom(props: CredentialResourceProperties): { verifyU
 }
 
 /** The `workspaceUrl`s the stack's template names, from the function's environment. */
-function urlsTheStackNames(): Set<string> {
+export function urlsTheStackNames(): Set<string> {
   const raw = process.env[HANDLER_ENV.verifyUrls];
   if (!raw) return new Set();
   let parsed: unknown;

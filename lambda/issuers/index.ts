@@ -1,5 +1,6 @@
 /** The credential kinds this handler can issue, by the Kind property the constructs write. */
 import { apiKeyIssuer } from './api-key';
+import { apiGatewayKeyIssuer } from './api-gateway-key';
 import { serverApiKeyIssuer, serverServiceAccountTokenIssuer } from './grafana-server';
 import { serviceAccountTokenIssuer } from './service-account-token';
 import { InputError, Issuer } from './types';
@@ -8,6 +9,8 @@ const ISSUERS: ReadonlyMap<string, Issuer> = new Map([
   apiKeyIssuer, serviceAccountTokenIssuer,
   // Self-managed Grafana (issue #16)
   serverApiKeyIssuer, serverServiceAccountTokenIssuer,
+  // Amazon API Gateway keys (issue #17)
+  apiGatewayKeyIssuer,
 ].map((issuer) => [issuer.kind, issuer]));
 
 export function issuerFor(kind: unknown): Issuer {

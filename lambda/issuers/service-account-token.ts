@@ -14,7 +14,7 @@ export const serviceAccountTokenIssuer: Issuer = {
     return {
       workspaceId: props.WorkspaceId ?? '',
       serviceAccountId: props.ServiceAccountId ?? '',
-      secondsToLive: props.SecondsToLive,
+      secondsToLive: props.SecondsToLive ?? '',
       namePrefix: props.NamePrefix,
       ...verificationFrom(props),
     };

@@ -12,6 +12,8 @@ export const CredentialKind = {
   // Self-managed Grafana (issue #16)
   SERVER_API_KEY: 'grafana-api-key',
   SERVER_SERVICE_ACCOUNT_TOKEN: 'grafana-service-account-token',
+  // --- issue #17: Amazon API Gateway REST API keys ---
+  API_GATEWAY_KEY: 'apigateway-api-key',
 } as const;
 
 /** Non-credential resources the handler manages. */
@@ -29,6 +31,8 @@ export const RESOURCE_TYPES = {
   serverApiKey: 'Custom::GrafanaServerApiKey',
   serverServiceAccount: 'Custom::GrafanaServerServiceAccount',
   serverServiceAccountToken: 'Custom::GrafanaServerServiceAccountToken',
+  // --- issue #17 ---
+  apiGatewayKey: 'Custom::ApiGatewayRotatingApiKey',
 } as const;
 
 /**
@@ -54,11 +58,12 @@ export interface CredentialResourceProperties {
   readonly Kind: string;
   /** ARN of the secret that holds the credential. */
   readonly SecretArn: string;
-  /** The Amazon Managed Grafana workspace; absent for self-managed Grafana. */
+  /** The Amazon Managed Grafana workspace, for the AMG kinds; absent for self-managed Grafana and kinds outside a workspace. */
   readonly WorkspaceId?: string;
   /** Prefix of every issued credential name; a short unique suffix is appended. */
   readonly NamePrefix: string;
-  readonly SecondsToLive: string;
+  /** Lifetime of each credential in seconds; absent for kinds whose credentials do not expire. */
+  readonly SecondsToLive?: string;
   /** Grafana role, for API keys. */
   readonly Role?: string;
   /** Service account id, for service-account tokens. */
@@ -71,6 +76,17 @@ export interface CredentialResourceProperties {
   readonly GrafanaUrl?: string;
   readonly OrgId?: string;
   readonly AllowHttp?: string;
+  // --- issue #17: API Gateway keys (Kind apigateway-api-key) ---
+  /** Comma-separated ids of the usage plans the key belongs to, 1 to LIMITS.usagePlansPerKey, sorted. */
+  readonly UsagePlanIds?: string;
+  /** The key's description in API Gateway. */
+  readonly Description?: string;
+  /** AWS Marketplace customer id; '' for none. */
+  readonly CustomerId?: string;
+  /** 'true' or 'false': whether callers may use the key. */
+  readonly Enabled?: string;
+  /** Value of the owner tag on every key; the handler's IAM policy is conditioned on it. */
+  readonly OwnerTag?: string;
 }
 
 /** Properties of a service-account custom resource. */
@@ -96,6 +112,10 @@ export const LIMITS = {
   serviceAccountNameMax: 128,
   tokenNameMax: 128,
   maxSecondsToLive: 2_592_000,
+  /** Longest API Gateway key name this library issues (a prefix, '-' and 10 hex digits). */
+  apiGatewayKeyNameMax: 128,
+  /** Usage plans one API Gateway key may belong to. */
+  usagePlansPerKey: 10,
   /** Secrets Manager's shortest rotation interval. */
   minRotationSeconds: 4 * 3600,
 } as const;
@@ -144,6 +164,7 @@ export function parseProperties(raw: unknown): ResourceProperties {
   const props = (typeof raw === 'object' && raw !== null ? raw : {}) as Readonly<Record<string, unknown>>;
   const kind = requireProperty(props, 'Kind');
   if (kind === CredentialKind.SERVER_API_KEY || kind === CredentialKind.SERVER_SERVICE_ACCOUNT_TOKEN) return parseServerCredentialProperties(props, kind);
+  if (kind === CredentialKind.API_GATEWAY_KEY) return parseApiGatewayKeyProperties(props);
   const workspaceId = requireProperty(props, 'WorkspaceId');
   if (!WORKSPACE_ID_PATTERN.test(workspaceId)) {
     throw new PropertyError(`WorkspaceId '${workspaceId}' is not a workspace id: expected 'g-' and 10 hex digits, e.g. g-0123456789`);
@@ -175,6 +196,33 @@ export function parseProperties(raw: unknown): ResourceProperties {
     ...verificationProperties(props),
   };
   return parsed;
+}
+
+/** Tag key on every API Gateway key the handler issues; its value names the stack's handler. */
+export const API_GATEWAY_OWNER_TAG = 'grafana-credentials:owner';
+
+/** An API Gateway usage plan id: 1 to 64 letters and digits (the real ones are 6 to 10). */
+export const USAGE_PLAN_ID_PATTERN = /^[A-Za-z0-9]{1,64}$/;
+
+function parseApiGatewayKeyProperties(props: Readonly<Record<string, unknown>>): CredentialResourceProperties {
+  const plans = requireProperty(props, 'UsagePlanIds').split(',');
+  if (plans.length > LIMITS.usagePlansPerKey || plans.some((id) => !USAGE_PLAN_ID_PATTERN.test(id)) || new Set(plans).size !== plans.length) {
+    throw new PropertyError(`UsagePlanIds '${String(props.UsagePlanIds)}' must be 1 to ${LIMITS.usagePlansPerKey} distinct usage plan ids, comma-separated`);
+  }
+  const enabled = requireProperty(props, 'Enabled');
+  if (enabled !== 'true' && enabled !== 'false') throw new PropertyError(`Enabled '${enabled}' must be 'true' or 'false'`);
+  const optional = (name: string) => (typeof props[name] === 'string' ? props[name] as string : '');
+  return {
+    Kind: CredentialKind.API_GATEWAY_KEY,
+    SecretArn: requireProperty(props, 'SecretArn'),
+    NamePrefix: requireProperty(props, 'NamePrefix'),
+    UsagePlanIds: [...plans].sort().join(','),
+    Description: optional('Description'),
+    CustomerId: optional('CustomerId'),
+    Enabled: enabled,
+    OwnerTag: requireProperty(props, 'OwnerTag'),
+    ...verificationProperties(props),
+  };
 }
 
 function requireProperty(props: Readonly<Record<string, unknown>>, name: string): string {

@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IDependable } from 'constructs';
 import type { HandlerPlacementOptions } from '../handler-placement';
-import { HANDLER_ENV } from './contract';
+import { API_GATEWAY_OWNER_TAG, HANDLER_ENV } from './contract';
 import { acknowledgeFinding, GrantKind, HandlerPolicy, longestResolvedLength } from './handler-policy';
 import { RotationScope } from './rotation-scope';
 
@@ -205,6 +205,55 @@ export class CredentialHandler extends Construct {
         `${owner}: encryptionKey: ${detail}. Encrypt the credential secrets of a stack with fewer keys, use default secret names, or split the credentials over more stacks`));
       // Named actions, no `kms:*Encrypt*` wildcards.
       encryptionKey.grant(grantee, ...KEY_ACTIONS);
+    }
+  }
+
+  // --- issue #17: Amazon API Gateway keys ---
+
+  /** Value of the owner tag on every API Gateway key this handler issues: its IAM policy reaches only keys that carry it. */
+  get apiGatewayOwnerTag(): string {
+    return `${Names.uniqueResourceName(Stack.of(this), { maxLength: 200, separator: '-' })}`;
+  }
+
+  private apiGatewayKeyGrants?: { readonly usagePlanKeys: GrantKind };
+
+  /**
+   * Allows the handler to create, read and delete API Gateway keys that carry
+   * its owner tag (`/apikeys/*` with a tag condition; listing `/apikeys` has
+   * no resource to condition on), and to add keys to these usage plans and
+   * read their keys, nothing else of the plans.
+   */
+  grantApiGatewayKeys(usagePlanIds: readonly string[], owner = this.node.path): void {
+    const apigw = `arn:${Aws.PARTITION}:apigateway:${Aws.REGION}::`;
+    const fail = (detail: string) => new Error(`${owner}: usagePlans: ${detail}. Split the keys over more stacks`);
+    if (!this.apiGatewayKeyGrants) {
+      const tag = this.apiGatewayOwnerTag;
+      const fixed: Array<GrantKind & { arn: string }> = [
+        { sid: 'ApiGatewayKeyList', actions: () => ['apigateway:GET'], allActions: ['apigateway:GET'], arn: `${apigw}/apikeys` },
+        {
+          sid: 'ApiGatewayKeyCreate', actions: () => ['apigateway:POST'], allActions: ['apigateway:POST'], arn: `${apigw}/apikeys`,
+          conditions: { StringEquals: { [`aws:RequestTag/${API_GATEWAY_OWNER_TAG}`]: tag } },
+        },
+        {
+          sid: 'ApiGatewayOwnKeys', actions: () => ['apigateway:DELETE', 'apigateway:GET'], allActions: ['apigateway:DELETE', 'apigateway:GET'], arn: `${apigw}/apikeys/*`,
+          conditions: { StringEquals: { [`aws:ResourceTag/${API_GATEWAY_OWNER_TAG}`]: tag } },
+          wildcardReason: () => `API key ids are random; the tag condition (${API_GATEWAY_OWNER_TAG}) limits this to the keys this stack's handler created.`,
+        },
+      ];
+      for (const { arn, ...kind } of fixed) this.policy.grant(kind, arn, longestResolvedLength(this, arn, 0), fail);
+      this.apiGatewayKeyGrants = {
+        usagePlanKeys: {
+          sid: 'ApiGatewayUsagePlanKeys', actions: () => ['apigateway:GET', 'apigateway:POST'], allActions: ['apigateway:GET', 'apigateway:POST'],
+          wildcardReason: (arn) => (arn.endsWith('/keys/*') ? 'The keys of one usage plan this stack names: their ids change at every rotation.' : undefined),
+        },
+      };
+    }
+    for (const usagePlanId of usagePlanIds) {
+      // A usage plan id is a few letters and digits, also when it is a token.
+      for (const suffix of ['/keys', '/keys/*']) {
+        const arn = `${apigw}/usageplans/${usagePlanId}${suffix}`;
+        this.policy.grant(this.apiGatewayKeyGrants.usagePlanKeys, arn, longestResolvedLength(this, `${apigw}/usageplans/${suffix}`, 0) + 16, fail);
+      }
     }
   }
 

@@ -67,6 +67,8 @@ export interface GrantKind {
   readonly actions: () => string[];
   /** Every action it may ever carry, for sizing. */
   readonly allActions: readonly string[];
+  /** A condition the statement carries (fixed; counted in its size). */
+  readonly conditions?: Record<string, Record<string, string>>;
   /** The reviewed cdk-nag finding for a resource pattern with a wildcard, and why it is right. */
   readonly wildcardReason?: (pattern: string) => string | undefined;
 }
@@ -127,6 +129,7 @@ export class HandlerPolicy {
         sid: kind.sid,
         actions: Lazy.list({ produce: () => kind.actions() }),
         resources: Lazy.list({ produce: () => resources }),
+        ...(kind.conditions ? { conditions: kind.conditions } : {}),
       }));
     }
     list.push(arn);
@@ -193,7 +196,7 @@ function documentOverhead(): number {
 }
 
 function statementOverhead(kind: GrantKind): number {
-  return JSON.stringify({ Action: kind.allActions, Effect: 'Allow', Resource: [], Sid: kind.sid }).length + 1;
+  return JSON.stringify({ Action: kind.allActions, Effect: 'Allow', Resource: [], Sid: kind.sid, ...(kind.conditions ? { Condition: kind.conditions } : {}) }).length + 1;
 }
 
 /** An ARN as cdk-nag names it in a finding: pseudo parameters as `<AWS::Partition>`. */

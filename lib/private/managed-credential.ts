@@ -1,7 +1,7 @@
 import { Annotations, CustomResource, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { CredentialOptions } from '../credential-options';
+import type { CredentialOptions, SecretOptions } from '../credential-options';
 import type { HandlerPlacementOptions } from '../handler-placement';
 import { ATTRIBUTES } from './contract';
 import { CredentialHandler } from './handler-function';
@@ -11,20 +11,24 @@ export interface ManagedCredentialOptions {
   readonly owner: string;
   readonly kind: string;
   readonly resourceType: string;
-  /** The Amazon Managed Grafana workspace; undefined for a credential on a self-managed server. */
+  /** The Amazon Managed Grafana workspace, for the AMG kinds; undefined for self-managed Grafana and kinds outside a workspace. */
   readonly workspaceId?: string;
   /** Kind-specific custom-resource properties (e.g. Role, ServiceAccountId). */
   readonly properties: Record<string, string>;
   readonly namePrefix: string;
-  /** Whole seconds; 0 (self-managed Grafana only) for a credential that never expires. */
-  readonly secondsToLive: number;
-  readonly grafanaActions: readonly string[];
+  /** Whole seconds; 0 or undefined for a credential that never expires. */
+  readonly secondsToLive?: number;
+  readonly grafanaActions?: readonly string[];
   readonly secretDescription: string;
-  /** What the user set: secret, rotation and verification options. */
-  readonly options: CredentialOptions;
+  /** What the user set: secret, rotation and (for Grafana kinds) verification options. */
+  readonly options: CredentialOptions | SecretOptions;
   /** Where the handler runs; credentials with equal placements share one function. */
   readonly placement?: HandlerPlacementOptions;
-  /** Set up on the handler before the custom resource: returns kind-specific properties that depend on it (self-managed Grafana's server). */
+  /**
+   * Set up on the handler before the custom resource: grants what the kind
+   * needs outside a workspace and returns the kind-specific properties that
+   * depend on the handler (self-managed Grafana's server, API Gateway's owner tag).
+   */
   readonly prepareHandler?: (handler: CredentialHandler) => Record<string, string>;
 }
 
@@ -49,15 +53,16 @@ export interface ManagedCredential {
  */
 export function createManagedCredential(scope: Construct, options: ManagedCredentialOptions): ManagedCredential {
   {
-    const { secretName: givenSecretName, encryptionKey, removalPolicy, workspaceUrl, rotateAfter, logRetention } = options.options;
+    const { secretName: givenSecretName, encryptionKey, removalPolicy, rotateAfter, logRetention } = options.options;
+    const { workspaceUrl, verifyRotatedKey: verifyOption } = options.options as CredentialOptions;
     const handler = CredentialHandler.of(scope, options.placement);
     handler.requestLogRetention(logRetention, scope, options.owner);
     const rotate = options.options.rotate ?? true;
-    const verifyRotatedKey = options.options.verifyRotatedKey ?? true;
-    const neverExpires = options.secondsToLive === 0;
+    const verifyRotatedKey = verifyOption ?? true;
+    const neverExpires = !options.secondsToLive;
     const schedule = !rotate ? undefined : neverExpires
       ? scheduleFor(options.owner, NEVER_EXPIRES_SECONDS, rotateAfter ?? NEVER_EXPIRES_ROTATE_AFTER)
-      : scheduleFor(options.owner, options.secondsToLive, rotateAfter);
+      : scheduleFor(options.owner, options.secondsToLive!, rotateAfter);
 
     if (givenSecretName !== undefined) validateSecretName(scope, options.owner, givenSecretName);
     // The normalised URL is what the handler compares against the function's environment.
@@ -80,7 +85,7 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
     // An empty secret: the handler writes its first version. A generated placeholder would only be noise.
     cfnSecret.addPropertyDeletionOverride('GenerateSecretString');
 
-    if (options.workspaceId !== undefined) handler.grantWorkspace(options.workspaceId, options.grafanaActions, options.owner);
+    if (options.workspaceId !== undefined && options.grafanaActions) handler.grantWorkspace(options.workspaceId, options.grafanaActions, options.owner);
     const handlerProperties = options.prepareHandler?.(handler) ?? {};
     // Where rotation may send a token is the template's to say: never a tag or the secret's value.
     if (verifyUrl) handler.allowVerifyUrl(verifyUrl);
@@ -95,7 +100,7 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
         SecretArn: secret.secretArn,
         ...(options.workspaceId !== undefined ? { WorkspaceId: options.workspaceId } : {}),
         NamePrefix: options.namePrefix,
-        SecondsToLive: String(options.secondsToLive),
+        ...(options.secondsToLive !== undefined ? { SecondsToLive: String(options.secondsToLive) } : {}),
         ...(verifyUrl ? { VerifyUrl: verifyUrl } : {}),
         ...(verifyRotatedKey ? {} : { VerifyRotatedKey: 'false' }),
         ...options.properties,
@@ -118,10 +123,10 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
       });
       rotationSchedule.node.addDependency(resource);
       rotationSchedule.node.addDependency(permission);
-      if (!neverExpires && schedule.rotateAfterSeconds + schedule.windowSeconds > options.secondsToLive) {
+      if (!neverExpires && schedule.rotateAfterSeconds + schedule.windowSeconds > options.secondsToLive!) {
         Annotations.of(scope).addWarningV2('grafana-credentials:rotationWindow',
           `rotation runs ${Duration.seconds(schedule.rotateAfterSeconds).toHumanString()} after issue within a window of up to ${Duration.seconds(schedule.windowSeconds).toHumanString()}, ` +
-          `which can end after the ${Duration.seconds(options.secondsToLive).toHumanString()} lifetime: consumers may briefly hold an expired credential. Shorten rotateAfter.`);
+          `which can end after the ${Duration.seconds(options.secondsToLive!).toHumanString()} lifetime: consumers may briefly hold an expired credential. Shorten rotateAfter.`);
       }
     }
     return { secret, resource, rotationSchedule, credentialName };

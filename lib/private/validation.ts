@@ -257,21 +257,25 @@ export function defaultRotateAfterSeconds(ttlSeconds: number): number {
   return Math.max(LIMITS.minRotationSeconds, rounded);
 }
 
-export function rotationSchedule(owner: string, ttlSeconds: number, rotateAfter: Duration | undefined): RotationSchedule {
-  const ttlText = `timeToLive (${Duration.seconds(ttlSeconds).toHumanString()})`;
-  if (ttlSeconds <= LIMITS.minRotationSeconds) {
+/** rotateAfter's default for credentials that do not expire (RotatingApiKey). */
+export const DEFAULT_ROTATE_AFTER_WITHOUT_EXPIRY_SECONDS = 30 * DAY;
+
+/** The rotation schedule; `ttlSeconds` undefined for credentials that do not expire (nothing bounds rotateAfter from above). */
+export function rotationSchedule(owner: string, ttlSeconds: number | undefined, rotateAfter: Duration | undefined): RotationSchedule {
+  const ttlText = `timeToLive (${Duration.seconds(ttlSeconds ?? 0).toHumanString()})`;
+  if (ttlSeconds !== undefined && ttlSeconds <= LIMITS.minRotationSeconds) {
     throw new Error(`${owner}: ${ttlText} is too short to rotate: Secrets Manager rotates at most every 4 hours. Use a timeToLive over 4 hours, or set rotate: false`);
   }
   let seconds: number;
   if (rotateAfter === undefined) {
-    seconds = defaultRotateAfterSeconds(ttlSeconds);
+    seconds = ttlSeconds === undefined ? DEFAULT_ROTATE_AFTER_WITHOUT_EXPIRY_SECONDS : defaultRotateAfterSeconds(ttlSeconds);
   } else {
     seconds = rotateAfter.toMilliseconds() / 1000;
     const given = `rotateAfter (${rotateAfter.toHumanString()})`;
     if (seconds < LIMITS.minRotationSeconds) {
       throw new Error(`${owner}: ${given} must be at least 4 hours, Secrets Manager's shortest rotation interval`);
     }
-    if (seconds >= ttlSeconds) {
+    if (ttlSeconds !== undefined && seconds >= ttlSeconds) {
       throw new Error(`${owner}: ${given} must be shorter than ${ttlText}, or the key expires before it is replaced. Use a rotateAfter of at most ${Duration.seconds(defaultRotateAfterSeconds(ttlSeconds)).toHumanString()}, or a longer timeToLive`);
     }
     if (seconds < DAY ? seconds % HOUR !== 0 : seconds % DAY !== 0) {

@@ -9,6 +9,9 @@ test('the demo deploys, updates, rotates and deletes the example app without a m
   expect(out.stdout).toContain('3. rotation');
   expect(out.stdout).toContain('5. beside the workspace: a self-managed Grafana server');
   expect(out.stdout).toMatch(/demo: every step behaved/);
+  // issue #17: an API Gateway key beside the Grafana credentials
+  expect(out.stdout).toContain('ok   API Gateway key rotation finished');
+  expect(out.stdout).toContain('ok   0 API Gateway keys left');
   expect(out.stdout).not.toMatch(/FAIL/);
   expect(out.status).toBe(0);
 });

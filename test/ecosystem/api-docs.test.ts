@@ -61,6 +61,10 @@ test('jsii assembly: every exported type, with the Python, Java, .NET and Go tar
     'cdk-grafana-credentials.SelfManagedCredentialOptions',
     'cdk-grafana-credentials.SelfManagedGrafana',
     'cdk-grafana-credentials.SelfManagedGrafanaAttributes',
+    // issue #17
+    'cdk-grafana-credentials.RotatingApiKey',
+    'cdk-grafana-credentials.RotatingApiKeyProps',
+    'cdk-grafana-credentials.SecretOptions',
     'cdk-grafana-credentials.WorkspaceApiKey',
     'cdk-grafana-credentials.WorkspaceApiKeyProps',
     'cdk-grafana-credentials.WorkspaceServiceAccount',

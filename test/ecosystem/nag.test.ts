@@ -5,13 +5,14 @@
  */
 import { App, Aspects, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import {
-  GrafanaApiKey, GrafanaServiceAccount, SelfManagedGrafana, WorkspaceApiKey, WorkspaceServiceAccount, WorkspaceServiceAccountToken,
+  GrafanaApiKey, GrafanaServiceAccount, RotatingApiKey, SelfManagedGrafana, WorkspaceApiKey, WorkspaceServiceAccount, WorkspaceServiceAccountToken,
 } from '../../lib';
 
 function everyConstruct(app: App): Stack {
@@ -25,6 +26,9 @@ function everyConstruct(app: App): Stack {
   const reader = new iam.Role(stack, 'Reader', { assumedBy: new iam.AccountRootPrincipal() });
   key.grantRead(reader);
   token.grantRead(reader);
+  // issue #17
+  const apiKey = new RotatingApiKey(stack, 'ApiKey', { usagePlans: [new apigateway.UsagePlan(stack, 'Plan')] });
+  apiKey.grantRead(reader);
   return stack;
 }
 

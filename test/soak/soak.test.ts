@@ -5,7 +5,7 @@ import { mostAtOnce, renderSvg } from './timeline';
 test('30 simulated days: every consumer request succeeds, no orphan, at most two live keys per credential', async () => {
   const f = await runSoak({ days: 30 });
   expect(f.failures).toEqual([]);
-  expect(f.consumerRequests).toBe(30 * 288 * 6); // six credentials, one of them on a self-managed Grafana
+  expect(f.consumerRequests).toBe(30 * 288 * 7); // five AMG credentials, a self-managed Grafana token and an API Gateway key
   expect(f.consumerRequestsRefused).toBe(0);
   expect(f.rotationsCompleted).toBeGreaterThan(40);
   expect(f.stackUpdates).toBe(2);

@@ -9,8 +9,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import { App, Duration } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { GrafanaRole, GrafanaServiceAccount, GrafanaTtl, SelfManagedGrafana, WorkspaceApiKey, WorkspaceServiceAccount } from '../../lib';
+import { GrafanaRole, GrafanaServiceAccount, GrafanaTtl, RotatingApiKey, SelfManagedGrafana, WorkspaceApiKey, WorkspaceServiceAccount } from '../../lib';
 import { AwsStandIns } from '../testbed/aws/standins';
 import { seededRandom } from '../testbed/aws/faults';
 import { CfnDriver } from '../testbed/cfn/driver';
@@ -107,8 +108,6 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
   const adminSecretArn: string = standins.cloudFormationCall('CreateSecret', {
     Name: 'ops/grafana-admin', SecretString: JSON.stringify({ user: server.adminUser, password: server.adminPassword }),
   }).ARN;
-  const works = (token: string) => standins.isKeyValid(token) || server.isValid(token);
-  const liveKeys = () => [...standins.liveKeys(ws), ...server.live()];
   const failures: string[] = [];
   const figures: SoakFigures = {
     days: opts.days, seed, rotationsCompleted: 0, rotationsFailed: 0, rotationRetries: 0, stackUpdates: 0, stackUpdatesRolledBack: 0,
@@ -136,6 +135,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
       url: server.url, adminSecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'GrafanaAdmin', adminSecretArn),
     });
     new GrafanaServiceAccount(stack, 'Team', { grafana, grafanaRole: GrafanaRole.EDITOR }).addToken('Token14d', { timeToLive: GrafanaTtl.parse('2w') });
+    // issue #17: an API Gateway key, rotated weekly
+    new RotatingApiKey(stack, 'ApiKey', { usagePlans: [new apigateway.UsagePlan(stack, 'Plan', { name: 'soak' })], apiKeyNamePrefix: 'soak', rotateAfter: Duration.days(7) });
     return stack;
   };
 
@@ -149,6 +150,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
     const labels: Array<[string, string]> = [
       ['key 30d', 'Key30dSecret'], ['key 7d', 'Key7dSecret'], ['key 1d', 'Key1dSecret'],
       ['token 30d', 'SvcToken30dSecret'], ['token 7d', 'SvcToken7dSecret'], ['self-managed token 14d', 'TeamToken14dSecret'],
+      ['API Gateway key 7d', 'ApiKeySecret'],
     ];
     const credentials: Credential[] = labels.map(([label, secretPrefix]) => {
       const secretArn = driver.secretArn(secretPrefix);
@@ -174,16 +176,22 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
           if (!v.secretString || seenVersions.has(v.versionId)) continue;
           seenVersions.add(v.versionId);
           const value = JSON.parse(v.secretString);
-          c.names.add(value.keyName ?? value.tokenName);
+          c.names.add(value.keyName ?? value.tokenName ?? value.apiKeyName);
         }
       }
     };
+    /** Names of the credentials that work now: Grafana's, and API Gateway's (issue #17). */
+    const liveNames = () => [
+      ...standins.liveKeys(ws).map((k) => k.name), ...server.live().map((k) => k.name), ...standins.apiGateway.liveKeys().map((k) => k.name),
+    ];
+    /** What a consumer's request meets: a Grafana key or token, or an API Gateway key at the REST API. */
+    const works = (token: string) => standins.isKeyValid(token) || server.isValid(token) || standins.apiGateway.endpointStatus(token) === 200;
     /** At most two live keys per credential, checked whenever keys can appear. */
     const checkLive = () => {
       noteNames();
-      const live = liveKeys();
+      const live = liveNames();
       for (const c of credentials) {
-        const n = live.filter((k) => c.names.has(k.name)).length;
+        const n = live.filter((name) => c.names.has(name)).length;
         figures.mostLiveKeysPerCredential = Math.max(figures.mostLiveKeysPerCredential, n);
         if (n > 2) fail(`${c.label} has ${n} live keys (at most 2)`);
       }
@@ -304,10 +312,14 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
     const referenced = new Set<string>();
     for (const c of credentials) {
       for (const v of standins.secret(c.secretArn)?.versions ?? []) {
-        if (v.stages.length && v.secretString) { const value = JSON.parse(v.secretString); referenced.add(value.keyName ?? value.tokenName); }
+        if (v.stages.length && v.secretString) { const value = JSON.parse(v.secretString); referenced.add(value.keyName ?? value.tokenName ?? value.apiKeyName); }
       }
     }
-    const orphans = [...standins.existingKeys(ws), ...server.existing()].filter((k) => !referenced.has(k.name));
+    const orphans = [
+      ...standins.existingKeys(ws).map((k) => ({ kind: k.kind, name: k.name })),
+      ...server.existing().map((k) => ({ kind: 'self-managed credential', name: k.name })),
+      ...standins.apiGateway.liveKeys().map((k) => ({ kind: 'API Gateway key', name: k.name })),
+    ].filter((k) => !referenced.has(k.name));
     figures.orphanedKeysAtEnd = orphans.length;
     for (const o of orphans) fail(`orphaned ${o.kind} ${o.name}`);
     figures.awsCalls = standins.totalCalls();
@@ -319,7 +331,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
       keys: standins.credentialHistory(ws).filter((k) => timelineOf.names.has(k.name))
         .map((k) => ({ name: k.name, issuedAt: k.createdAt, expiresAt: k.expiresAt, ...(k.deletedAt !== undefined ? { revokedAt: k.deletedAt } : {}) })),
     };
-    figures.keysLeftAfterDelete = standins.existingKeys().length + server.existing().length + server.serviceAccounts().length;
+    figures.keysLeftAfterDelete = standins.existingKeys().length + server.existing().length + server.serviceAccounts().length + standins.apiGateway.liveKeys().length;
     if (figures.keysLeftAfterDelete) fail(`${figures.keysLeftAfterDelete} keys left after the stack was deleted`);
     const leaked = [...standins.allIssuedTokens(), ...server.secrets()].some((tok) => driver.responses().some((r) => r.includes(tok)));
     if (leaked) fail('a token appeared in a CloudFormation response');

@@ -1,14 +1,15 @@
 /**
  * `npm run demo`: deploys the example app (bin/app.ts) into local stand-ins of
- * Amazon Managed Grafana and Secrets Manager with the real, bundled handler,
+ * Amazon Managed Grafana, Secrets Manager and API Gateway with the real, bundled handler,
  * and shows each step as it happens. No AWS account needed. Tokens are only
  * ever shown masked. Exits non-zero if any step misbehaves.
  */
 import * as fs from 'fs';
 import * as https from 'https';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import { buildExampleStack } from '../../bin/app';
-import { GrafanaRole } from '../../lib';
+import { GrafanaRole, RotatingApiKey } from '../../lib';
 import { AwsStandIns } from './aws/standins';
 import { CfnDriver } from './cfn/driver';
 import { rotate } from './cfn/rotation';
@@ -43,6 +44,7 @@ function current(s: AwsStandIns, secretArn: string, stage = 'AWSCURRENT'): Recor
 function calls(s: AwsStandIns): string {
   const c = s.counts();
   delete c.GrafanaApiOrg;
+  delete c.ApiGatewayEndpoint;
   const total = Object.values(c).reduce((a, b) => a + b, 0);
   return `${total} AWS calls: ${Object.entries(c).map(([k, v]) => `${k}×${v}`).join(', ') || 'none'}`;
 }
@@ -58,6 +60,33 @@ async function show(s: AwsStandIns, label: string, secretArn: string): Promise<s
   return v.key;
 }
 
+// --- issue #17: an API Gateway key beside the Grafana credentials ---
+
+/** Adds a usage plan and a RotatingApiKey, verified at the stand-in REST API, to the example stack. */
+function withApiKey(stack: Stack, s: AwsStandIns): Stack {
+  const plan = new apigateway.UsagePlan(stack, 'PartnersPlan', { name: 'partners' });
+  new RotatingApiKey(stack, 'PartnerApiKey', { usagePlans: [plan], apiKeyNamePrefix: 'partner', verifyUrl: `${s.apiGatewayEndpointUrl}/health` });
+  return stack;
+}
+
+function callApi(s: AwsStandIns, value: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    https.get(`${s.apiGatewayEndpointUrl}/orders`, { headers: { 'x-api-key': value }, ca: fs.readFileSync(s.caCertPath) }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).on('error', reject);
+  });
+}
+
+async function showApiKey(s: AwsStandIns, secretArn: string): Promise<string> {
+  const v = current(s, secretArn);
+  say(`    API Gateway key: ${v.apiKeyName} (${v.apiKeyId})  usage plans ${v.usagePlanIds}`);
+  say(`      secret ${secretArn.split(':').pop()}  AWSCURRENT ${mask(v.key)}`);
+  const status = await callApi(s, v.key);
+  check(status === 200, `GET /orders on the REST API with x-api-key answers ${status}`);
+  return v.key;
+}
+
 async function main() {
   const started = Date.now();
   say(bold('grafana-credentials demo: the example app, deployed into local AWS stand-ins'));
@@ -66,7 +95,7 @@ async function main() {
   say(`  stand-ins on ${standins.url} (Grafana control plane, Secrets Manager) and ${standins.grafanaHttpsUrl} (workspace HTTP API)`);
   say(`  workspace ${workspace.id}, Grafana 10.4`);
   const driver = await CfnDriver.start(standins, { serviceTimeoutMs: 30_000 });
-  const stack = (role?: GrafanaRole) => buildExampleStack(new App({ context: { 'aws:cdk:enable-asset-metadata': true } }), workspace.id, { keyRole: role });
+  const stack = (role?: GrafanaRole) => withApiKey(buildExampleStack(new App({ context: { 'aws:cdk:enable-asset-metadata': true } }), workspace.id, { keyRole: role }), standins);
   try {
     say();
     say(bold('1. create: cdk deploy'));
@@ -78,6 +107,8 @@ async function main() {
     const firstKey = await show(standins, 'API key', keySecret);
     await show(standins, 'service-account token', tokenSecret);
     check(standins.liveKeys(workspace.id).length === 2, `${standins.liveKeys(workspace.id).length} credentials exist in the workspace`);
+    const apiKeySecret = driver.secretArn('PartnerApiKeySecret');
+    const firstApiKey = await showApiKey(standins, apiKeySecret);
 
     say();
     say(bold('2. update: the key\'s role changes from EDITOR to ADMIN, so it is reissued'));
@@ -100,6 +131,12 @@ async function main() {
     await show(standins, 'API key', keySecret);
     const previous = current(standins, keySecret, 'AWSPREVIOUS');
     check(previous.keyName !== undefined && await apiOrg(standins, secondKey) === 200, `the outgoing key ${previous.keyName} still works as AWSPREVIOUS (overlap)`);
+    standins.resetCounts();
+    const apiKeyRotation = await rotate(driver, standins, apiKeySecret);
+    check(apiKeyRotation.ok, `API Gateway key rotation ${apiKeyRotation.ok ? 'finished' : `failed at ${apiKeyRotation.failedStep}: ${apiKeyRotation.error}`}`);
+    say(`    ${calls(standins)}`);
+    await showApiKey(standins, apiKeySecret);
+    check(await callApi(standins, firstApiKey) === 200, 'the outgoing API Gateway key still works as AWSPREVIOUS (overlap)');
 
     say();
     say(bold('4. delete: cdk destroy'));
@@ -109,6 +146,7 @@ async function main() {
     say(`    ${calls(standins)}`);
     check(standins.existingKeys().length === 0, `${standins.existingKeys().length} keys or tokens left in the workspace`);
     check(standins.serviceAccounts(workspace.id).length === 0, 'the service account is gone');
+    check(standins.apiGateway.liveKeys().length === 0, `${standins.apiGateway.liveKeys().length} API Gateway keys left`);
 
     const leaked = standins.allIssuedTokens().some((t) => [...driver.responses(), ...driver.logs()].some((text) => text.includes(t)));
     check(!leaked, 'no token appeared in any CloudFormation response or handler log line');

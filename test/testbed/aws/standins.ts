@@ -3,7 +3,8 @@
  * - the Amazon Managed Grafana control plane (restJson1),
  * - Secrets Manager (awsJson1.1 over X-Amz-Target): the shared model of versions and
  *   labels in test/model/secrets-manager-model.ts, served over HTTP,
- * - each workspace's Grafana HTTP API (`GET /api/org` with a bearer token), over HTTPS.
+ * - each workspace's Grafana HTTP API (`GET /api/org` with a bearer token), over HTTPS;
+ * - Amazon API Gateway's API keys and usage plans, and a REST endpoint checking `x-api-key` (api-gateway.ts).
  * Errors are answered as the services answer them, so the real SDK clients
  * raise the right exception classes. Keys expire on a clock the tests control.
  * Nothing here ever prints a token.
@@ -14,6 +15,7 @@ import * as http from 'http';
 import * as https from 'https';
 import type { AddressInfo } from 'net';
 import * as path from 'path';
+import { API_GATEWAY_OPERATIONS, ApiGatewayError, ApiGatewayStandIn, ENDPOINT_PATH } from './api-gateway';
 import { FaultInjector } from './faults';
 import { SecretsManagerError, SecretsManagerModel } from '../../model/secrets-manager-model';
 
@@ -92,6 +94,8 @@ export class AwsStandIns {
   url = '';
   grafanaHttpsUrl = '';
   readonly caCertPath = path.join(tlsDir(), 'cert.pem');
+  /** Amazon API Gateway (issue #17). */
+  readonly apiGateway: ApiGatewayStandIn;
 
   private readonly workspaces = new Map<string, Workspace>();
   /** Secrets Manager's state; the model's clock is the simulated one. */
@@ -109,6 +113,7 @@ export class AwsStandIns {
     this.clock = new SimClock(startTime);
     this.sm = new SecretsManagerModel({ now: () => this.clock.now(), region: REGION, account: ACCOUNT });
     this.faults = new FaultInjector(seed);
+    this.apiGateway = new ApiGatewayStandIn(() => this.clock.now());
     this.http = http.createServer((req, res) => this.serve(req, res));
     const dir = tlsDir();
     this.https = https.createServer({ key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) },
@@ -135,6 +140,7 @@ export class AwsStandIns {
     return {
       AWS_ENDPOINT_URL_GRAFANA: this.url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: this.url,
+      AWS_ENDPOINT_URL_API_GATEWAY: this.url,
       AWS_REGION: REGION,
       AWS_ACCESS_KEY_ID: 'AKIDSTANDIN',
       AWS_SECRET_ACCESS_KEY: 'standin-secret',
@@ -182,7 +188,10 @@ export class AwsStandIns {
   }
 
   /** Every token ever handed out, so tests can scan logs and responses for leaks. */
-  allIssuedTokens(): string[] { return [...this.issued]; }
+  allIssuedTokens(): string[] { return [...this.issued, ...this.apiGateway.issuedValues()]; }
+
+  /** The REST endpoint of the API Gateway stand-in, over HTTPS; any path below it checks `x-api-key`. */
+  get apiGatewayEndpointUrl(): string { return `${this.grafanaHttpsUrl}${ENDPOINT_PATH}prod`; }
 
   secret(nameOrArn: string): { arn: string; name: string; tags: Array<{ Key: string; Value: string }>; deleted: boolean;
     rotation?: { lambdaArn?: string; rules?: Record<string, unknown>; enabled: boolean };
@@ -251,7 +260,8 @@ export class AwsStandIns {
     const target = req.headers['x-amz-target'];
     const url = new URL(req.url ?? '/', 'http://x');
     const isSm = typeof target === 'string' && target.startsWith('secretsmanager.');
-    const route = isSm ? undefined : this.grafanaRoute(req.method ?? 'GET', url.pathname);
+    const route = isSm ? undefined : this.grafanaRoute(req.method ?? 'GET', url.pathname) ?? this.apiGateway.route(req.method ?? 'GET', url.pathname);
+    const isEndpoint = url.pathname.startsWith(ENDPOINT_PATH);
     const op = isSm ? target.slice('secretsmanager.'.length) : route?.op ?? 'Unknown';
     const send = (status: number, payload: unknown, errorType?: string) => {
       this.record(op, status);
@@ -270,21 +280,24 @@ export class AwsStandIns {
     };
     const fail = (e: ServiceError) => send(e.status, isSm ? { __type: e.type, message: e.message } : { message: e.message }, e.type);
     try {
-      const fault = this.faults.draw(op, url.pathname === '/api/org');
+      const fault = this.faults.draw(op, url.pathname === '/api/org' || isEndpoint);
       if (fault) {
         if (fault.kind === 'drop') { this.record(op, 0); req.socket.destroy(); return; }
         if (fault.kind === 'hang') { this.record(op, 0); this.hanging.add(res); return; }
         if (fault.kind === 'delay') await (fault.until ?? new Promise((r) => setTimeout(r, fault.delayMs ?? 1000)));
+        if (fault.kind === 'throttle' && API_GATEWAY_OPERATIONS.has(op)) throw new ServiceError(429, 'TooManyRequestsException', 'Too Many Requests');
         if (fault.kind === 'throttle') throw isSm ? new ServiceError(400, 'ThrottlingException', 'Rate exceeded') : new ServiceError(429, 'ThrottlingException', 'Rate exceeded');
         if (fault.kind === 'serverError') throw isSm ? new ServiceError(500, 'InternalServiceError', 'Internal failure') : new ServiceError(500, 'InternalServerException', 'Internal failure');
       }
       if (this.denied.has(op)) throw new ServiceError(403, 'AccessDeniedException', `User is not authorized to perform: grafana:${op}`);
       if (isSm) { send(200, this.secretsManager(op, body ? JSON.parse(body) : {})); return; }
       if (url.pathname === '/api/org' && req.method === 'GET') { this.grafanaApiOrg(req, res); return; }
+      if (isEndpoint) { this.apiGateway.serveEndpoint(req, res, (o, status) => this.record(o, status)); return; }
       if (!route) throw new ServiceError(404, 'ResourceNotFoundException', `No route for ${req.method} ${url.pathname}`);
       send(200, route.handle(body ? JSON.parse(body) : {}, url.searchParams));
     } catch (err) {
       if (err instanceof ServiceError) fail(err);
+      else if (err instanceof ApiGatewayError) fail(new ServiceError(err.status, err.type, err.message));
       else fail(new ServiceError(500, isSm ? 'InternalServiceError' : 'InternalServerException', `stand-in error: ${(err as Error).message}`));
     }
   }

@@ -341,6 +341,8 @@ export class CfnDriver {
     } else if (def.Type === 'AWS::Lambda::Function') {
       state.physicalId = id;
       state.attributes.Arn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`;
+    } else if (def.Type === 'AWS::ApiGateway::UsagePlan') {
+      state.physicalId = this.standins.apiGateway.createUsagePlan(String(props.UsagePlanName ?? id));
     } else if (def.Type === 'AWS::SecretsManager::RotationSchedule') {
       this.standins.cloudFormationCall('RotateSecret', { SecretId: props.SecretId, RotationLambdaARN: props.RotationLambdaARN, RotationRules: props.RotationRules });
       state.physicalId = String(props.SecretId);
@@ -368,6 +370,8 @@ export class CfnDriver {
     if (r.type === 'AWS::SecretsManager::Secret') {
       // CloudFormation deletes an AWS::SecretsManager::Secret without a recovery window.
       try { this.standins.cloudFormationCall('DeleteSecret', { SecretId: r.physicalId, ForceDeleteWithoutRecovery: true }); } catch { /* already gone */ }
+    } else if (r.type === 'AWS::ApiGateway::UsagePlan') {
+      this.standins.apiGateway.deleteUsagePlan(r.physicalId);
     } else if (r.type === 'AWS::SecretsManager::RotationSchedule') {
       try { this.standins.cloudFormationCall('CancelRotateSecret', { SecretId: r.physicalId }); } catch { /* secret gone */ }
     } else if (isCustom(r.type)) {
