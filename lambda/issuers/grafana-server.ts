@@ -36,7 +36,7 @@ function serverCredentialDefinition(props: CredentialResourceProperties, kindFie
   return {
     ...serverDefinition(props),
     ...kindFields,
-    secondsToLive: props.SecondsToLive,
+    secondsToLive: props.SecondsToLive ?? '0',
     namePrefix: props.NamePrefix,
     ...(props.VerifyRotatedKey === 'false' ? { verifyRotatedKey: 'false' } : {}),
   };
