@@ -1,11 +1,8 @@
 /**
- * Credentials on a self-managed Grafana server, through its HTTP API (issue
- * #16): legacy API keys (`/api/auth/keys`, Grafana 8 to 10) and
- * service-account tokens (`/api/serviceaccounts/{id}/tokens`, Grafana 9+).
- *
- * The handler talks only to a server the template names (HANDLER_ENV.servers,
- * in the function's environment), with that server's admin secret, read at
- * run time for each call. A stored record can name a server, never add one.
+ * Credentials on a self-managed Grafana server, through its HTTP API: legacy API keys (`/api/auth/keys`, Grafana 8
+ * to 10) and service-account tokens (`/api/serviceaccounts/{id}/tokens`, Grafana 9+). The handler talks only to a
+ * server the template names (HANDLER_ENV.servers, in the function's environment), with that server's admin secret,
+ * read at run time for each call. A stored record can name a server, never add one.
  */
 import { secretsManagerClient, secretsManagerSdk } from '../clients/aws';
 import { GrafanaAnswer, GrafanaAuth, grafanaRequest, GrafanaUnreachableError } from '../clients/grafana-http';
@@ -171,8 +168,6 @@ function expiry(secondsToLive: string): string {
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const issuedPattern = (prefix: string) => new RegExp(`^${escapeRegExp(prefix)}-[0-9a-f]{10}$`);
 
-// ---------- legacy API keys ----------
-
 async function listApiKeys(server: Server): Promise<Array<{ id: string; name: string }>> {
   const answer = await callAsAdmin(server, 'GET', '/api/auth/keys?includeExpired=true', 'Listing API keys');
   if (answer.status !== 200 || !Array.isArray(answer.body)) throw explainRefusal(answer, server, 'Listing API keys');
@@ -238,8 +233,6 @@ export const serverApiKeyIssuer: Issuer = {
     return (await listApiKeys(serverOf(definition))).filter((k) => pattern.test(k.name)).map((k) => k.name);
   },
 };
-
-// ---------- service-account tokens ----------
 
 const tokensPath = (serviceAccountId: string) => `/api/serviceaccounts/${encodeURIComponent(serviceAccountId)}/tokens`;
 
