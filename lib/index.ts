@@ -3,3 +3,4 @@ export * from './credential-options';
 export * from './workspace-api-key';
 export * from './workspace-service-account';
 export * from './workspace-service-account-token';
+export * from './credential-handler';

@@ -8,6 +8,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IDependable } from 'constructs';
 import { HANDLER_ENV } from './contract';
 import { acknowledgeFinding, GrantKind, HandlerPolicy, longestResolvedLength } from './handler-policy';
+import { DEFAULT_MEMORY_SIZE, HandlerSettings } from './handler-settings';
+import { HealthCheckSchedule } from './health-check';
 import { RotationScope } from './rotation-scope';
 
 /** Where the prebuilt handler bundle lives, from the compiled package or from sources under test. */
@@ -42,6 +44,8 @@ export const HANDLER_TIMEOUT = Duration.minutes(2);
 
 /** How long the handler's logs are kept unless a credential asks otherwise. */
 export const DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
+
+const HEALTH_CHECK_ID = 'HealthCheck';
 
 /** What Secrets Manager asks of the caller with a customer-managed key: GenerateDataKey to write a version, Decrypt to read one. */
 const KEY_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'];
@@ -98,7 +102,7 @@ export class CredentialHandler extends Construct {
       handler: 'index.handler',
       code: lambda.Code.fromAsset(handlerAssetDir()),
       timeout: HANDLER_TIMEOUT,
-      memorySize: 256,
+      memorySize: DEFAULT_MEMORY_SIZE,
       logGroup: this.logGroup,
       description: 'Issues, rotates and revokes Amazon Managed Grafana credentials kept in Secrets Manager (cdk-grafana-credentials)',
     });
@@ -109,6 +113,16 @@ export class CredentialHandler extends Construct {
     // The role CDK makes for a function holds AWSLambdaBasicExecutionRole; the rest of IAM's 10 managed policies are ours.
     this.policy = new HandlerPolicy(role, 1, acknowledgeFinding);
     this.rotation = new RotationScope(this, this.function, this.secretNamePrefix);
+    // Stack-level settings configure this function; they never key it (see HandlerSettings).
+    const settings = HandlerSettings.of(this);
+    const cfnFunction = this.function.node.defaultChild as lambda.CfnFunction;
+    cfnFunction.memorySize = Lazy.number({ produce: () => settings.memorySize });
+    cfnFunction.reservedConcurrentExecutions = Lazy.number({ produce: () => settings.reservedConcurrentExecutions });
+    settings.subscribe(() => {
+      const existing = this.node.tryFindChild(HEALTH_CHECK_ID);
+      if (settings.healthCheck && !existing) new HealthCheckSchedule(this, HEALTH_CHECK_ID, this.function, role, settings);
+      if (!settings.healthCheck && existing) this.node.tryRemoveChild(HEALTH_CHECK_ID);
+    });
     this.workspaceGrant = {
       sid: 'GrafanaWorkspaces',
       actions: () => [...this.grafanaActions].sort(),
@@ -185,6 +199,12 @@ export class CredentialHandler extends Construct {
       // Named actions, no `kms:*Encrypt*` wildcards.
       encryptionKey.grant(grantee, ...KEY_ACTIONS);
     }
+  }
+
+  /** Names a credential secret that is not rotated, so the health check finds it. */
+  checkUnrotated(secretName: string, owner = this.node.path): void {
+    this.rotation.addUnrotated(secretName, (detail) => new Error(
+      `${owner}: secretName '${secretName}': ${detail}. Use default secret names (one entry covers all of them), or split the credentials over more stacks`));
   }
 
   /**

@@ -15,7 +15,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 
 export type Op =
   | 'CreateWorkspaceApiKey' | 'DeleteWorkspaceApiKey' | 'DescribeWorkspace'
-  | 'DescribeSecret' | 'GetSecretValue' | 'PutSecretValue' | 'UpdateSecretVersionStage';
+  | 'DescribeSecret' | 'GetSecretValue' | 'PutSecretValue' | 'UpdateSecretVersionStage' | 'ListSecrets';
 
 export interface Call { readonly op: Op; readonly input: any }
 
@@ -35,6 +35,8 @@ export interface FakeVersion { readonly id: string; readonly value: string; read
 export class FakeSecret {
   readonly versions = new Map<string, FakeVersion>();
   deletedDate?: Date;
+  /** What ListSecrets reports about rotation. */
+  rotation?: { enabled: boolean; nextRotationDate?: Date };
   constructor(readonly arn: string, readonly name: string, readonly tags: Record<string, string> = {}) {}
 
   holderOf(stage: string): FakeVersion | undefined {
@@ -127,7 +129,8 @@ export class World {
     return ws;
   }
   addSecret(arn: string, tags: Record<string, string> = {}): FakeSecret {
-    const s = new FakeSecret(arn, arn.split(':secret:')[1] ?? arn, tags);
+    // A secret's ARN is its name, '-' and 6 characters.
+    const s = new FakeSecret(arn, (arn.split(':secret:')[1] ?? arn).replace(/-[A-Za-z0-9]{6}$/, ''), tags);
     this.secrets.set(arn, s);
     return s;
   }
@@ -231,6 +234,17 @@ export class World {
         s.put(input.ClientRequestToken, input.SecretString, stages);
         return { ARN: s.arn, Name: s.name, VersionId: input.ClientRequestToken, VersionStages: stages };
       }
+      case 'ListSecrets': {
+        // As the service does: a 'name' filter matches names beginning with any of its values; deleted secrets are left out.
+        const values: string[] = input.Filters?.find((f: any) => f.Key === 'name')?.Values ?? [''];
+        const all = [...this.secrets.values()].filter((s) => !s.deletedDate && values.some((v) => s.name.startsWith(v)));
+        const start = Number(input.NextToken ?? 0);
+        const page = all.slice(start, start + (input.MaxResults ?? 100));
+        return {
+          SecretList: page.map((s) => ({ ARN: s.arn, Name: s.name, RotationEnabled: s.rotation?.enabled ?? false, NextRotationDate: s.rotation?.nextRotationDate })),
+          NextToken: start + page.length < all.length ? String(start + page.length) : undefined,
+        };
+      }
       case 'UpdateSecretVersionStage': {
         const s = this.secrets.get(input.SecretId);
         if (!s) throw SecretsErrors.notFound();
@@ -262,6 +276,7 @@ export function installFakeAws(world: () => World) {
     [sm, S.GetSecretValueCommand, 'GetSecretValue'],
     [sm, S.PutSecretValueCommand, 'PutSecretValue'],
     [sm, S.UpdateSecretVersionStageCommand, 'UpdateSecretVersionStage'],
+    [sm, S.ListSecretsCommand, 'ListSecrets'],
   ];
   return {
     grafana,
