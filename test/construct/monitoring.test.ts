@@ -11,6 +11,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { parseManagedSecrets } from '../../lambda/managed-secrets';
 import { GrafanaCredentialsHandler, WorkspaceApiKey, WorkspaceServiceAccount, WorkspaceServiceAccountToken } from '../../lib';
+import { matchesEventPattern, rotationFailedEvent } from '../testbed/events/event-pattern';
 import { COMMERCIAL_PSEUDO, resolveIntrinsics } from '../testbed/iam-limits';
 
 const WS = 'g-0123456789';
@@ -172,55 +173,9 @@ describe('metrics and alarms', () => {
   });
 });
 
-/**
- * EventBridge's matching, for the parts of the pattern language the rule uses:
- * every pattern field must be present in the event; an array of values
- * matches when the event's value (or any element of an event array) equals
- * one of them; an object descends into the event's field.
- */
-function matches(pattern: Record<string, unknown>, event: unknown): boolean {
-  if (typeof event !== 'object' || event === null) return false;
-  return Object.entries(pattern).every(([field, expected]) => {
-    const actual = (event as Record<string, unknown>)[field];
-    if (Array.isArray(expected)) {
-      const values = Array.isArray(actual) ? actual : [actual];
-      return actual !== undefined && values.some((v) => expected.some((e) => typeof e !== 'object' && e === v));
-    }
-    if (typeof expected === 'object' && expected !== null) return matches(expected as Record<string, unknown>, actual);
-    throw new Error(`pattern field ${field} is neither an array nor an object: EventBridge would refuse it`);
-  });
-}
-
 describe('onRotationFailed', () => {
   const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:grafana-credentials/TestStack/Key-a1B2c3';
-  /** A RotationFailed event as Secrets Manager delivers it through CloudTrail to EventBridge. */
-  const rotationFailed = (secretArn: string, eventName = 'RotationFailed') => ({
-    'version': '0',
-    'id': 'd82e0a2d-f36e-11fd-37cb-cba423a71196',
-    'detail-type': 'AWS Service Event via CloudTrail',
-    'source': 'aws.secretsmanager',
-    'account': '111111111111',
-    'time': '2026-12-01T00:50:20Z',
-    'region': 'eu-west-1',
-    'resources': [],
-    'detail': {
-      eventVersion: '1.08',
-      userIdentity: { accountId: '111111111111', invokedBy: 'secretsmanager.amazonaws.com' },
-      eventTime: '2026-12-01T00:50:20Z',
-      eventSource: 'secretsmanager.amazonaws.com',
-      eventName,
-      awsRegion: 'eu-west-1',
-      sourceIPAddress: 'secretsmanager.amazonaws.com',
-      userAgent: 'secretsmanager.amazonaws.com',
-      errorMessage: 'Error when executing lambda arn:aws:lambda:eu-west-1:111111111111:function:Handler during testSecret step',
-      requestParameters: null,
-      responseElements: null,
-      additionalEventData: { SecretId: secretArn },
-      eventType: 'AwsServiceEvent',
-      managementEvent: true,
-      recipientAccountId: '111111111111',
-    },
-  });
+  const rotationFailed = (secretArn: string, eventName?: string) => rotationFailedEvent(secretArn, { eventName });
 
   function rulePattern(): Record<string, unknown> {
     const { template } = synth((stack) => {
@@ -238,20 +193,20 @@ describe('onRotationFailed', () => {
   }
 
   test('its pattern matches the RotationFailed event of the credential\'s secret', () => {
-    expect(matches(rulePattern(), rotationFailed(SECRET_ARN))).toBe(true);
+    expect(matchesEventPattern(rulePattern(), rotationFailed(SECRET_ARN))).toBe(true);
   });
 
   test('and not another secret\'s failure, a successful rotation or an API call', () => {
     const pattern = rulePattern();
-    expect(matches(pattern, rotationFailed(SECRET_ARN.replace('Key-', 'Other-')))).toBe(false);
-    expect(matches(pattern, rotationFailed(SECRET_ARN, 'RotationSucceeded'))).toBe(false);
-    expect(matches(pattern, { ...rotationFailed(SECRET_ARN), 'detail-type': 'AWS API Call via CloudTrail' })).toBe(false);
+    expect(matchesEventPattern(pattern, rotationFailed(SECRET_ARN.replace('Key-', 'Other-')))).toBe(false);
+    expect(matchesEventPattern(pattern, rotationFailed(SECRET_ARN, 'RotationSucceeded'))).toBe(false);
+    expect(matchesEventPattern(pattern, { ...rotationFailed(SECRET_ARN), 'detail-type': 'AWS API Call via CloudTrail' })).toBe(false);
   });
 
   test('the matcher itself: a missing field never matches, an array value matches by any element', () => {
-    expect(matches({ a: ['x'] }, {})).toBe(false);
-    expect(matches({ a: ['x'] }, { a: ['y', 'x'] })).toBe(true);
-    expect(matches({ a: { b: ['x'] } }, { a: 'x' })).toBe(false);
+    expect(matchesEventPattern({ a: ['x'] }, {})).toBe(false);
+    expect(matchesEventPattern({ a: ['x'] }, { a: ['y', 'x'] })).toBe(true);
+    expect(matchesEventPattern({ a: { b: ['x'] } }, { a: 'x' })).toBe(false);
   });
 });
 

@@ -178,6 +178,13 @@ export class AwsStandIns {
     return [...this.workspace(workspaceId).serviceAccounts.values()].filter((s) => !s.deleted).map(({ id, name, role }) => ({ id, name, role }));
   }
 
+  /** Someone deletes the credential of this name in Grafana's UI: it stops working, nothing tells the library. */
+  revokeOutOfBand(workspaceId: string, name: string): void {
+    const c = this.allCredentials(workspaceId).find((x) => x.name === name && !x.deleted);
+    if (!c) throw new Error(`no live credential ${name} in workspace ${workspaceId}`);
+    c.deleted = true;
+  }
+
   isKeyValid(token: string): boolean {
     const c = this.tokens.get(token);
     return !!c && this.isLive(c);
@@ -607,6 +614,18 @@ export class AwsStandIns {
           holder.stages.delete(stage);
         }
         return { ARN: s.arn, Name: s.name };
+      }
+      case 'ListSecrets': {
+        // As the service does: a 'name' filter matches names beginning with one of its values; deleted secrets are left out; 100 a page.
+        const values: string[] | undefined = (input.Filters ?? []).find((f: any) => f.Key === 'name')?.Values;
+        const all = [...this.secretsByArn.values()].filter((x) => !x.deleted && (!values || values.some((v) => x.name.startsWith(v))))
+          .sort((a, b) => a.name.localeCompare(b.name));
+        const start = Number(input.NextToken ?? 0);
+        const page = all.slice(start, start + Math.min(100, input.MaxResults ?? 100));
+        return {
+          SecretList: page.map((x) => ({ ARN: x.arn, Name: x.name, Description: x.description, RotationEnabled: x.rotation?.enabled ?? false })),
+          ...(start + page.length < all.length ? { NextToken: String(start + page.length) } : {}),
+        };
       }
       case 'ListSecretVersionIds': {
         const s = this.requireSecret(input.SecretId);

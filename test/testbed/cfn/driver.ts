@@ -129,6 +129,8 @@ export class CfnDriver {
 
   physicalId(logicalId: string): string { return this.require(logicalId).physicalId; }
   attribute(logicalId: string, name: string): string { return this.require(logicalId).attributes[name]; }
+  /** A resource's properties as deployed, intrinsics resolved. */
+  resourceProperties(logicalId: string): Json { return this.require(logicalId).props; }
   logicalIdsOfType(type: string): string[] { return [...this.resources.values()].filter((r) => r.type === type).map((r) => r.logicalId); }
   /** ARN of the first secret whose logical id starts with `prefix`. */
   secretArn(prefix: string): string {
@@ -341,6 +343,8 @@ export class CfnDriver {
     } else if (def.Type === 'AWS::Lambda::Function') {
       state.physicalId = id;
       state.attributes.Arn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`;
+    } else if (def.Type === 'AWS::Events::Rule') {
+      state.attributes.Arn = `arn:aws:events:${REGION}:${ACCOUNT}:rule/${state.physicalId}`;
     } else if (def.Type === 'AWS::SecretsManager::RotationSchedule') {
       this.standins.cloudFormationCall('RotateSecret', { SecretId: props.SecretId, RotationLambdaARN: props.RotationLambdaARN, RotationRules: props.RotationRules });
       state.physicalId = String(props.SecretId);
@@ -434,6 +438,30 @@ export class CfnDriver {
     const fn = this.functions.get(schedule.functionLogicalId)!;
     const event = { Step: step, SecretId: secretArn, ClientRequestToken: token };
     return opts.reuse ? this.host.invokeReusing(opts.reuse, fn, event, opts) : this.host.invoke(fn, event, opts);
+  }
+
+  // ---------- EventBridge's side ----------
+
+  /**
+   * Fires the stack's scheduled rules once, as EventBridge does when their
+   * schedule comes round: each target function is invoked with the rule's
+   * constant input. Resolves with one invocation per target.
+   */
+  async fireScheduledRules(): Promise<InvocationResult[]> {
+    const out: InvocationResult[] = [];
+    for (const r of this.resources.values()) {
+      if (r.type !== 'AWS::Events::Rule' || !r.props.ScheduleExpression || r.props.State === 'DISABLED') continue;
+      for (const target of r.props.Targets ?? []) {
+        const fnId = this.functionForArn(String(target.Arn));
+        const fn = this.functions.get(fnId);
+        if (!fn) throw new Error(`rule ${r.logicalId}: target ${String(target.Arn)} is not a function of the stack`);
+        const allowed = [...this.resources.values()].some((p) => p.type === 'AWS::Lambda::Permission' && p.props.Principal === 'events.amazonaws.com'
+          && this.functionForArn(String(p.props.FunctionName)) === fnId && p.props.SourceArn === r.attributes.Arn);
+        if (!allowed) throw new Error(`rule ${r.logicalId}: no permission lets EventBridge invoke ${fnId} for this rule`);
+        out.push(await this.host.invoke(fn, target.Input !== undefined ? JSON.parse(String(target.Input)) : {}));
+      }
+    }
+    return out;
   }
 
   // ---------- templates ----------
