@@ -142,7 +142,7 @@ async function callsSection(): Promise<Section> {
       '',
       'How: one WorkspaceApiKey deployed into the test bed with the real bundled handler; the stand-ins count every AWS call per operation (GrafanaApiOrg is the verification call to the workspace, not an AWS call). Rotations are run as Secrets Manager runs them, one process per step.',
       '',
-      'Rotation misses its goal by design: createSecret also revokes the key behind AWSPREVIOUS (1 call) so that at most two keys ever exist, and reads AWSCURRENT; finishSecret re-reads the pending version to move AWSCURRENT as a compare-and-swap, so a stack update during rotation is never undone. Reaching 6 would mean leaving old keys to expire in the workspace (orphans) or promoting without the check.',
+      'Where the calls go. Create: the intent (labels and definition, no token) is written before the key is issued, so that a process dying in between orphans nothing, then the key. Rotation: createSecret reads AWSCURRENT, revokes the key behind AWSPREVIOUS by name (so that at most two keys work), issues the next slot\'s key and stores it; testSecret reads it and verifies it (GrafanaApiOrg, plus DescribeWorkspace when the function resolves the workspace\'s endpoint); finishSecret reads it and moves AWSCURRENT as a compare-and-swap. Delete of one key: DescribeSecret, then a revoke for each of the two names on the ledger (the key\'s, and the slot the first rotation would issue into).',
     ].join('\n'),
     summary: rows.filter((r) => r.met !== undefined).map((r) => [`calls: ${r.event}`, String(r.calls), r.goal, r.met!]),
   };

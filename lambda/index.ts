@@ -10,7 +10,7 @@ import { CfnAnswer, sendAnswer } from './cfn-response';
 import { SecretStore } from './clients/secrets-manager';
 import { ABANDONED_CREATE_ID, FAILED_CREATE_ID, handleCredentialEvent, Outcome } from './engine/cfn-events';
 import { Guard, guardMarginMs } from './engine/guard';
-import { AbandonedError } from './engine/ledger';
+import { AbandonedError, UncertainIssueError } from './engine/ledger';
 import { handleRotationEvent, isRotationEvent } from './engine/rotation-steps';
 import { isHealthCheckEvent, runHealthCheck } from './health-check';
 import { issuerFor } from './issuers';
@@ -56,11 +56,12 @@ async function handleCloudFormation(event: CloudFormationCustomResourceEvent, co
   const failed = (reason: string, createId = FAILED_CREATE_ID): CfnAnswer => ({ status: 'FAILED', physicalResourceId: physicalResourceId ?? createId, reason });
   const guard = new Guard();
   const isServiceAccount = event.ResourceProperties?.Kind === ResourceKind.SERVICE_ACCOUNT;
-  const work = (isServiceAccount ? handleServiceAccountEvent(event) : handleCredentialEvent(event, { store: new SecretStore(), issuerFor, guard })).then(
-    (outcome: Outcome): CfnAnswer => ({ status: 'SUCCESS', physicalResourceId: outcome.physicalResourceId, data: outcome.data }),
-    (err: unknown): CfnAnswer => failed(describeError(err), err instanceof AbandonedError ? ABANDONED_CREATE_ID : FAILED_CREATE_ID));
-
   const remaining = context.getRemainingTimeInMillis();
+  const deps = { store: new SecretStore(), issuerFor, guard, abandonedLifetimeMs: guardMarginMs(remaining) + 1000 };
+  const work = (isServiceAccount ? handleServiceAccountEvent(event) : handleCredentialEvent(event, deps)).then(
+    (outcome: Outcome): CfnAnswer => ({ status: 'SUCCESS', physicalResourceId: outcome.physicalResourceId, data: outcome.data }),
+    (err: unknown): CfnAnswer => failed(describeError(err), err instanceof AbandonedError || err instanceof UncertainIssueError ? ABANDONED_CREATE_ID : FAILED_CREATE_ID));
+
   let answer = await guard.run(work, remaining);
   if (answer === 'timeout') {
     const afterS = Math.round((remaining - guardMarginMs(remaining)) / 1000);

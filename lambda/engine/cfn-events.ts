@@ -14,7 +14,7 @@ import { Definition, InputError, Issuer } from '../issuers/types';
 import { log } from '../log';
 import { SecretStore, Stage, versionWithStage } from '../clients/secrets-manager';
 import { Guard } from './guard';
-import { createGeneration, generationOf, nextGeneration, parseOwnLabel, physicalIdOf, SLOTS, versionIdFor } from './ids';
+import { createGeneration, generationOf, nextGeneration, parseOwnLabel, physicalIdOf, previousSlot, SLOTS, versionIdFor } from './ids';
 import { AbandonedError, CredentialRecord, Entry, Ledger, ownSlots, sameDefinition } from './ledger';
 
 /** Physical id answered by a Create that failed and revoked what it issued: the Delete that follows does nothing. */
@@ -35,6 +35,11 @@ export interface EngineDeps {
   readonly issuerFor: (kind: unknown) => Issuer;
   readonly guard?: Guard;
   readonly now?: () => number;
+  /**
+   * How long an invocation may outlive its answer (the guard's margin before Lambda ends it). A Delete that follows
+   * an abandoned Create waits this long before revoking by name, so that a call still in flight has landed or died.
+   */
+  readonly abandonedLifetimeMs?: number;
 }
 
 export async function handleCredentialEvent(event: CloudFormationCustomResourceEvent, deps: EngineDeps): Promise<Outcome> {
@@ -63,11 +68,13 @@ async function onCreate(event: CloudFormationCustomResourceCreateEvent, deps: En
   const issuer = deps.issuerFor(props.Kind);
   const definition = issuer.definitionFrom(props);
   const ledger = new Ledger(deps.store, issuer, props.SecretArn, deps.guard);
-  // Derived from what the rollback Delete also carries: it can revoke this credential even if we never answer.
+  // Derived from what the rollback Delete also carries: it can revoke this credential by name even when the
+  // secret is gone too. The intent puts the name on the ledger before issuing; as the secret's first version,
+  // Secrets Manager makes it AWSCURRENT, and the credential's write then leaves it AWSPREVIOUS (it holds no key).
   const generation = createGeneration(event.StackId, event.LogicalResourceId);
   const record = await ledger.issue({
-    definition, generation, slot: 0, stages: [Stage.CURRENT],
-    versionId: versionIdFor(`${generation}:0:${event.RequestId}`), intentVersionId: versionIdFor(`intent:${generation}:${event.RequestId}`),
+    definition, generation, slot: 0, stages: [Stage.CURRENT], versionId: versionIdFor(`${generation}:0:${event.RequestId}`),
+    intentVersionId: versionIdFor(`intent:${generation}:${event.RequestId}`),
   });
   log('info', `created ${issuer.noun}`, { credentialName: issuer.nameOf(record), secretArn: props.SecretArn, expiresAt: record.expiresAt });
   return outcome(record.lifecycle.generation, props.SecretArn);
@@ -94,25 +101,47 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
   for (let attempt = 0; attempt < 4; attempt++) {
     const state = await ledger.describe();
     if (!state || state.deleted) throw new InputError(`Secret ${props.SecretArn} not found: it must exist before the credential is issued`);
-    const currentId = versionWithStage(state, Stage.CURRENT);
+    let currentId = versionWithStage(state, Stage.CURRENT);
     const current = currentId ? await ledger.read({ versionId: currentId }) : undefined;
     const currentGen = current?.record ? generationOf(current.record.lifecycle.generation) : undefined;
     // CloudFormation knows the incoming generation (its cleanup Delete or a rollback comes next) and what we answer.
     const keeping = (answer: string | undefined) => new Set([incoming, answer].filter((g): g is string => g !== undefined));
     const why = 'CloudFormation no longer references its generation';
+    if (issued) {
+      // Our promotion was refused. Done if a twin delivery promoted this generation; decide again only if
+      // rotations moved AWSCURRENT on from what we had read. Anything else (a rollback, a cleanup) outran this
+      // event: CloudFormation has had an answer from elsewhere, and promoting now could bring back a retired key.
+      if (currentGen === generationOf(issued.record.lifecycle.generation)) return outcome(issued.record.lifecycle.generation, props.SecretArn);
+      if (!current?.record || !await rotatedFrom(ledger, current, issued.record.lifecycle.rollbackTo)) {
+        throw new Error(`AWSCURRENT of secret ${props.SecretArn} was moved by another event while the ${issuer.noun} was reissued; deploy again`);
+      }
+    }
 
     if (!issued && matches(issuer, definition, current?.record)) {
       // Already what is asked: a repeated Update, or the rollback of one that never promoted its credential.
+      let keptId = currentId!;
+      if ([...ownSlots(state).keys()].some((g) => !keeping(currentGen).has(g))) {
+        // Something is to be retired: first move AWSCURRENT to a fresh copy, so that a late duplicate of the Update
+        // being undone, holding this version as its compare-and-swap source, can no longer promote.
+        keptId = versionIdFor(`kept:${currentId}:${event.RequestId}`);
+        await ledger.rewrite(current!.record!, keptId);
+        if (!await ledger.promote(keptId, currentId)) continue;
+      }
       await ledger.reconcile(state, keeping(currentGen), why);
+      await keepCurrentOn(ledger, keeping(currentGen), keptId);
       log('info', `secret already holds the requested ${issuer.noun}`, { credentialName: issuer.nameOf(current!.record!), secretArn: props.SecretArn });
       return outcome(current!.record!.lifecycle.generation, props.SecretArn);
     }
     const replaced = !issued && current?.record?.lifecycle.rollbackTo ? await ledger.read({ versionId: current.record.lifecycle.rollbackTo }) : undefined;
     const replacedGen = replaced?.record && generationOf(replaced.record.lifecycle.generation);
     if (restorable(replaced) && replacedGen && ownSlots(state).has(replacedGen)) {
-      // A rollback: the replaced generation's credential still works and is what is asked again. Restore it.
-      if (!await ledger.promote(replaced.versionId, currentId)) continue;
+      // A rollback: the replaced generation's credential still works and is what is asked again. Restore it, in a
+      // fresh copy of its version: a late duplicate of the Update may still hold the old one as its swap source.
+      const restoredId = versionIdFor(`restored:${replaced.versionId}:${event.RequestId}`);
+      await ledger.rewrite(replaced.record, restoredId);
+      if (!await ledger.promote(restoredId, currentId)) continue;
       await ledger.reconcile(state, keeping(replacedGen), why);
+      await keepCurrentOn(ledger, keeping(replacedGen), restoredId);
       log('info', `restored the replaced ${issuer.noun}`, { credentialName: issuer.nameOf(replaced.record), secretArn: props.SecretArn });
       return outcome(replaced.record.lifecycle.generation, props.SecretArn);
     }
@@ -120,19 +149,21 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
     const generation = nextGeneration(incoming ?? currentGen ?? 'none', definition, props.SecretArn);
     await ledger.reconcile(state, keeping(generation), why);
     if (current?.record && currentGen && currentGen === incoming) {
-      // The replaced generation keeps only its current credential (a rollback's): at most two live after this.
+      // The replaced generation keeps its current credential (a rollback's), not the one behind AWSPREVIOUS: at most
+      // two live after this. The slot after AWSCURRENT's is left alone: a rotation may be issuing into it right now.
       const { definition: replacedDefinition, slot } = current.record.lifecycle;
-      const others = new Set((ownSlots(state).get(currentGen) ?? []).map((l) => l.slot).filter((s) => s !== slot));
-      for (const s of others) await ledger.revokeSlot(replacedDefinition, currentGen, s, 'its generation is being replaced');
+      if ((ownSlots(state).get(currentGen) ?? []).some((l) => l.slot === previousSlot(slot))) {
+        await ledger.revokeSlot(replacedDefinition, currentGen, previousSlot(slot), 'it is older than the overlap');
+      }
     }
     const rollbackTo = currentGen === incoming ? currentId : undefined;
     if (!issued) {
       const versionId = versionIdFor(`${generation}:0:${event.RequestId}`);
-      const record = await ledger.issue({
-        definition, generation, slot: 0, stages: [], versionId, rollbackTo,
-        intentVersionId: versionIdFor(`intent:${generation}:${event.RequestId}`),
-      });
+      const intentVersionId = versionIdFor(`intent:${generation}:${event.RequestId}`);
+      const record = await ledger.issue({ definition, generation, slot: 0, stages: [], versionId, rollbackTo, intentVersionId });
       issued = { record, versionId };
+      // In a secret with no version yet (a move to a new secret), Secrets Manager made the intent AWSCURRENT.
+      if (!currentId) currentId = intentVersionId;
     } else if (issued.record.lifecycle.rollbackTo !== rollbackTo) {
       const { rollbackTo: _stale, ...lifecycle } = issued.record.lifecycle;
       const record = { ...issued.record, lifecycle: { ...lifecycle, ...(rollbackTo ? { rollbackTo } : {}) } };
@@ -156,6 +187,33 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
   throw new Error(`AWSCURRENT of secret ${props.SecretArn} kept moving while the ${issuer.noun} was reissued (rotations running?); deploy again`);
 }
 
+/**
+ * After a reconcile: if another event promoted a generation this one has just retired, AWSCURRENT goes back to
+ * `versionId`, so that it is not left on a retired generation.
+ */
+async function keepCurrentOn(ledger: Ledger, keep: ReadonlySet<string>, versionId: string): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const state = await ledger.describe();
+    const currentId = state && versionWithStage(state, Stage.CURRENT);
+    if (!state || !currentId || currentId === versionId) return;
+    const generation = state.stagesByVersion.get(currentId)!.map(parseOwnLabel).find((l) => l)?.generation;
+    if (generation && keep.has(generation)) return;
+    if (await ledger.promote(versionId, currentId)) return;
+  }
+}
+
+/** True when `entry` was rotated from version `ancestor` (one to three rotations ago). */
+async function rotatedFrom(ledger: Ledger, entry: Entry, ancestor: string | undefined): Promise<boolean> {
+  let at: Entry | undefined = entry;
+  for (let hop = 0; hop < 3 && at?.record; hop++) {
+    const basedOn = at.record.lifecycle.basedOnVersionId;
+    if (!basedOn) return false;
+    if (basedOn === ancestor) return true;
+    at = await ledger.read({ versionId: basedOn });
+  }
+  return false;
+}
+
 async function onDelete(event: CloudFormationCustomResourceDeleteEvent, deps: EngineDeps): Promise<Outcome> {
   const id = event.PhysicalResourceId;
   if (id === FAILED_CREATE_ID) {
@@ -176,6 +234,10 @@ async function onDelete(event: CloudFormationCustomResourceDeleteEvent, deps: En
   const own = generationOf(id);
   // A Create that never answered (it died or timed out) has the generation derived from stack and logical id.
   const derived = !own || physicalIdOf(issuer.namePrefix(definition), own) !== id ? createGeneration(event.StackId, event.LogicalResourceId) : undefined;
+  if (derived && deps.abandonedLifetimeMs) {
+    log('info', 'waiting for the abandoned Create to end before revoking what it may have issued', { waitMs: deps.abandonedLifetimeMs });
+    await new Promise((resolve) => setTimeout(resolve, deps.abandonedLifetimeMs));
+  }
   const state = await ledger.describe();
 
   const currentId = state && versionWithStage(state, Stage.CURRENT);
@@ -191,7 +253,7 @@ async function onDelete(event: CloudFormationCustomResourceDeleteEvent, deps: En
   // The resource is deleted: every credential on the ledger goes, and those only derivable when the ledger is gone.
   const labelled = state ? ownSlots(state) : new Map();
   const known = new Map<string, Definition>([[own ?? '', definition], [derived ?? '', definition]]);
-    // Labels are left on: they name revoked credentials of a secret that goes next, and each removal is a call.
+  // Labels are left on: they name revoked credentials of a secret that goes next, and each removal is a call.
   if (state) await ledger.reconcile(state, new Set(), 'the resource is deleted', state.deleted ? new Map([...labelled.keys()].map((g) => [g, definition])) : known, false);
   for (const generation of [own, derived]) {
     if (!generation || labelled.has(generation)) continue;

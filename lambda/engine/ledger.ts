@@ -13,7 +13,7 @@
  * Revoking without taking the label off is always allowed. Every CloudFormation event and rotation step decides
  * which generations to keep, issues or promotes, and leaves the rest to reconcile(), which calls retire().
  */
-import { Definition, Issuer, NameInUseError } from '../issuers/types';
+import { Definition, Issuer, NameInUseError, ServiceError } from '../issuers/types';
 import { describeError, log } from '../log';
 import { isLabelConflict, SecretState, SecretStore, Stage } from '../clients/secrets-manager';
 import { Guard } from './guard';
@@ -27,7 +27,7 @@ export interface Lifecycle {
   readonly generation: string;
   /** Which of the generation's slots this credential is. */
   readonly slot: number;
-  /** What the credential is (workspace, role, lifetime, name prefix…); a change means reissue. */
+  /** What the credential is, in the issuer's terms; a change means reissue. */
   readonly definition: Definition;
   /** Version that was AWSCURRENT when rotation created this one (finishSecret's compare-and-swap). */
   readonly basedOnVersionId?: string;
@@ -107,6 +107,14 @@ export function sameDefinition(a: Definition, b: Definition): boolean {
   return true;
 }
 
+/** A failed issue after which a credential may exist: CloudFormation's next event must reconcile its generation. */
+export class UncertainIssueError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UncertainIssueError';
+  }
+}
+
 /** Thrown when work resumes after the invocation already answered (the guard fired). */
 export class AbandonedError extends Error {
   constructor() {
@@ -165,7 +173,7 @@ export class Ledger {
     try {
       issued = await this.issuer.issue(definition, name);
     } catch (err) {
-      if (!(err instanceof NameInUseError)) throw err;
+      if (!(err instanceof NameInUseError)) throw await this.afterFailedIssue(definition, name, err);
       const existing = await this.read({ versionId: req.versionId });
       if (existing?.record && this.issuer.nameOf(existing.record) === name) {
         log('info', `${this.issuer.noun} was already issued and stored by an earlier attempt`, { credentialName: name, versionId: req.versionId });
@@ -189,15 +197,31 @@ export class Ledger {
       this.guard?.check();
       await this.store.put(this.secretArn, req.versionId, serializeRecord(record), [...labels, ...req.stages]);
     } catch (err) {
-      await this.revokeQuietly(definition, name, err instanceof AbandonedError ? 'issued after the invocation gave up' : 'it could not be stored');
+      const revoked = await this.revokeQuietly(definition, name, err instanceof AbandonedError ? 'issued after the invocation gave up' : 'it could not be stored');
       if (err instanceof AbandonedError) throw err;
-      throw new Error(`Storing ${this.issuer.noun} ${name} in secret ${this.secretArn} failed (${describeError(err)}); the ${this.issuer.noun} was revoked`);
+      const message = `Storing ${this.issuer.noun} ${name} in secret ${this.secretArn} failed (${describeError(err)}); the ${this.issuer.noun} `;
+      if (!revoked) throw new UncertainIssueError(`${message}could not be revoked: it is on the ledger, and the rollback retires it`);
+      throw new Error(`${message}was revoked`);
     }
     return record;
   }
 
+  /**
+   * An issue call that failed may still have landed (a throttled or timed-out request the service completed).
+   * Unless the service refused it outright, the name is revoked; if even that fails, the caller cannot tell
+   * that nothing was issued, and says so with an UncertainIssueError.
+   */
+  private async afterFailedIssue(definition: Definition, name: string, err: unknown): Promise<unknown> {
+    if (err instanceof ServiceError && !err.retryable) return err;
+    if (await this.revokeQuietly(definition, name, 'its issue failed and may have landed')) return err;
+    return new UncertainIssueError(`${describeError(err)}; ${this.issuer.noun} ${name} may exist and could not be revoked: it is on the ledger, and the rollback retires it`);
+  }
+
   /** Writes an issued credential again under another version (same labels), e.g. with a new rollbackTo. */
-  async rewrite(record: CredentialRecord, versionId: string): Promise<void> {
+  async rewrite(credential: CredentialRecord, versionId: string): Promise<void> {
+    // A copy is no rotation's result: without basedOnVersionId, an Update racing it does not take it for one.
+    const { basedOnVersionId: _notRotated, ...lifecycle } = credential.lifecycle;
+    const record = { ...credential, lifecycle };
     const { slot } = record.lifecycle;
     const gen = generationOf(record.lifecycle.generation)!;
     this.guard?.check();
@@ -258,14 +282,18 @@ export class Ledger {
     }
   }
 
+  /** Revokes by name, logging instead of throwing; tries three times, for a credential nobody else may find. */
   async revokeQuietly(definition: Definition, name: string, why: string): Promise<boolean> {
-    try {
-      await this.issuer.revokeByName(definition, name);
-      log('info', `revoked ${this.issuer.noun}`, { credentialName: name, why });
-      return true;
-    } catch (err) {
-      log('error', `could not revoke ${this.issuer.noun}; delete it by hand`, { credentialName: name, why, error: describeError(err) });
-      return false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.issuer.revokeByName(definition, name);
+        log('info', `revoked ${this.issuer.noun}`, { credentialName: name, why });
+        return true;
+      } catch (err) {
+        if (attempt < 3) continue;
+        log('error', `could not revoke ${this.issuer.noun}; delete it by hand`, { credentialName: name, why, error: describeError(err) });
+        return false;
+      }
     }
   }
 }

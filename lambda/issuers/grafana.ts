@@ -23,7 +23,9 @@ export function explainGrafanaError(err: unknown, workspaceId: string, action: s
   };
   const hint = fix[name] ?? 'see the handler log for the request id';
   const what = name === 'ResourceNotFoundException' ? `Workspace ${workspaceId} or the resource was not found` : `${action} in workspace ${workspaceId} failed`;
-  return new ServiceError(`${what} (${name}: ${message}): ${hint}`, name === 'ThrottlingException' || name === 'InternalServerException');
+  // Only an outright refusal says the request did nothing; after anything else (throttling, a timeout) it may have landed.
+  const refused = ['ResourceNotFoundException', 'AccessDeniedException', 'ServiceQuotaExceededException', 'ValidationException', 'ConflictException'].includes(name);
+  return new ServiceError(`${what} (${name}: ${message}): ${hint}`, !refused);
 }
 
 export async function describeWorkspace(workspaceId: string): Promise<{ endpoint?: string; grafanaVersion?: string }> {

@@ -89,14 +89,23 @@ test('three rotations: never more than two live keys; delete afterwards leaves n
 
 test('a crash in the middle of createSecret is recovered by the next rotation with the same token', async () => {
   await driver.deploy(keyStack());
-  // The new key is issued, then the process dies while storing it.
-  standins.faults.add({ operation: 'PutSecretValue', kind: 'delay', delayMs: 3000 });
-  const first = await rotate(driver, standins, secret(), { crashDuring: 'createSecret', crashAfterMs: 1500 });
-  expect(first.ok).toBe(false);
+  // The new key is issued, then the process dies while storing it: killed when its PutSecretValue reaches Secrets
+  // Manager, which never applies it (the write is held, then dropped), whatever the machine's speed.
+  let sent!: () => void;
+  const writeSent = new Promise<void>((resolve) => { sent = resolve; });
+  standins.faults.add({ operation: 'PutSecretValue', kind: 'hang', onHit: () => sent() });
+  const first = await rotate(driver, standins, secret(), { crashDuring: 'createSecret', crashWhen: writeSent });
+  expect(first).toMatchObject({ ok: false, failedStep: 'createSecret' });
+  expect(first.invocations[0]).toMatchObject({ ok: false, timedOut: false, exitCode: null }); // killed, not failed
+  expect(standins.faults.injected.hang).toBe(1);
+  expect(standins.secret(secret())!.versions.find((v) => v.versionId === first.token)?.secretString).toBeUndefined();
   expect(standins.liveKeys(ws)).toHaveLength(2); // the unstored key exists for now
+  const unstored = standins.allIssuedTokens().at(-1)!;
   const second = await rotate(driver, standins, secret());
   expect(second.ok).toBe(true);
   expect(second.token).toBe(first.token);
+  // The key the crashed step issued is either the one now stored or revoked.
+  expect(stage('AWSCURRENT')!.key === unstored || !standins.isKeyValid(unstored)).toBe(true);
   expect(standins.liveKeys(ws).length).toBeLessThanOrEqual(2);
   expect(await apiOrg(standins, stage('AWSCURRENT')!.key)).toBe(200);
   await driver.destroy();

@@ -121,7 +121,7 @@ describe('the timeout guard answers in time; after it gives up nothing is writte
     expect(answeredAfter).toBeLessThan(3000);
     expect(answer).toMatchObject({ Status: 'FAILED', PhysicalResourceId: ABANDONED_CREATE_ID, RequestId: 'hang-create' });
     expect(answer.Reason).toMatch(/^Timed out after \d+ s waiting for AWS/);
-    expect(bed.world.secret(SECRET_ARN).holderOf('AWSCURRENT')).toBeUndefined();
+    expect(bed.world.secret(SECRET_ARN).valueAt('AWSCURRENT')?.key).toBeUndefined();
   });
 
   test('a key issued but never written (its write hangs) is on the ledger when FAILED goes out; the rollback Delete revokes it', async () => {
@@ -159,7 +159,7 @@ describe('the timeout guard answers in time; after it gives up nothing is writte
     late.resolve();
     await settle();
 
-    expect(bed.world.secret(SECRET_ARN).holderOf('AWSCURRENT')).toBeUndefined();
+    expect(bed.world.secret(SECRET_ARN).valueAt('AWSCURRENT')?.key).toBeUndefined();
     expect(bed.world.liveKeys(WS)).toEqual([]);
     expect(bed.world.count('PutSecretValue')).toBe(1); // the intent only
     const cleanup = await bed.del({ physicalId: ABANDONED_CREATE_ID });

@@ -32,8 +32,10 @@ describe('Create', () => {
     // The intent holds no token, only what is needed to revoke by name, under the labels the key will have.
     expect(JSON.parse(intent.SecretString)).toEqual({ intent: expect.objectContaining({ generation: CREATED }) });
     expect(intent.VersionStages).toEqual([`OWN-${CREATE_GEN}-0`, `OWN-${CREATE_GEN}-1`]);
+    // Its slot's label, and the next slot's (where the first rotation issues), move to the key.
     expect(put).toMatchObject({ SecretId: SECRET_ARN, VersionStages: [`OWN-${CREATE_GEN}-0`, `OWN-${CREATE_GEN}-1`, 'AWSCURRENT'] });
-    expect(secret.labels()).toEqual({ [put.ClientRequestToken]: ['AWSCURRENT', `OWN-${CREATE_GEN}-0`, `OWN-${CREATE_GEN}-1`] });
+    // Secrets Manager made the intent, the secret's first version, AWSCURRENT; the key's write leaves it AWSPREVIOUS.
+    expect(secret.labels()).toEqual({ [put.ClientRequestToken]: ['AWSCURRENT', `OWN-${CREATE_GEN}-0`, `OWN-${CREATE_GEN}-1`], [intent.ClientRequestToken]: ['AWSPREVIOUS'] });
     const stored = secret.valueAt('AWSCURRENT');
     expect(stored).toMatchObject({ keyName: CREATED, keyRole: 'EDITOR', workspaceId: WS });
     // The token in the secret is the one Grafana issued, and it works.
@@ -73,7 +75,7 @@ describe('Create', () => {
     expect(answer).toMatchObject({ Status: 'FAILED', PhysicalResourceId: FAILED_CREATE_ID });
     expect(answer.Reason).toMatch(reason);
     expect(answer.Data).toBeUndefined();
-    expect(bed.world.secret(SECRET_ARN).holderOf('AWSCURRENT')).toBeUndefined();
+    expect(bed.world.secret(SECRET_ARN).valueAt('AWSCURRENT')?.key).toBeUndefined();
     expect(bed.world.liveKeys(WS)).toEqual([]);
 
     bed.world.resetCalls();
@@ -134,7 +136,7 @@ describe('Create', () => {
     expect(answer.Reason).toMatch(/Workspace g-0a1b2c3d4e runs Grafana 11\.0, which has no API keys/);
     expect(answer.Reason).toContain('WorkspaceServiceAccountToken');
     expect(bed.world.inputs('DescribeWorkspace')).toEqual([{ workspaceId: WS }]);
-    expect(bed.world.secret(SECRET_ARN).holderOf('AWSCURRENT')).toBeUndefined();
+    expect(bed.world.secret(SECRET_ARN).valueAt('AWSCURRENT')?.key).toBeUndefined();
     expect(bed.world.liveKeys(WS)).toEqual([]);
   });
 

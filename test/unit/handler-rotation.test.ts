@@ -41,7 +41,7 @@ async function deploy(): Promise<{ id: string; versionId: string; token: string 
   const answer = await bed.create({ requestId: 'create-1', props: keyProps() });
   expect(answer.Status).toBe('SUCCESS');
   const v = secret().holderOf('AWSCURRENT')!;
-  return { id: answer.PhysicalResourceId, versionId: v.id, token: JSON.parse(v.value).key };
+  return { id: answer.PhysicalResourceId, versionId: v.id, token: JSON.parse(v.value!).key };
 }
 
 async function rotateFully(token: string): Promise<void> {
@@ -167,7 +167,7 @@ describe('finishSecret', () => {
     expect(bed.world.grafanaCalls()).toEqual([]);
   });
 
-  test('when AWSCURRENT is no longer the version the rotation started from, the pending key is discarded, not promoted', async () => {
+  test('when AWSCURRENT is no longer the version the rotation started from, the pending key is not promoted, and the cleanup of its generation revokes it', async () => {
     const deployed = await deploy();
     for (const step of ['createSecret', 'setSecret', 'testSecret']) expect(await bed.rotate(step, T1)).toBeUndefined();
     const pending = secret().valueAt('AWSPENDING').key;
@@ -179,8 +179,11 @@ describe('finishSecret', () => {
     expect(await bed.rotate('finishSecret', T1)).toBeUndefined();
 
     expect(secret().valueAt('AWSCURRENT').key).toBe(stackKey.key);
-    expect(bed.world.isLive(pending)).toBe(false);
     expect(stageOf(T1).filter((l) => l.startsWith('AWS'))).toEqual([]);
+    // Off AWSPENDING but on the ledger: CloudFormation's cleanup of the replaced generation revokes it.
+    expect(stageOf(T1)).toContain(`OWN-${GEN}-1`);
+    expect(await bed.del({ physicalId: deployed.id, props: keyProps() })).toMatchObject({ Status: 'SUCCESS' });
+    expect(bed.world.isLive(pending)).toBe(false);
     expect(bed.world.isLive(stackKey.key)).toBe(true);
   });
 

@@ -9,6 +9,8 @@ export interface FaultSpec {
   /** How many calls it hits; default 1. */
   readonly times?: number;
   readonly delayMs?: number;
+  /** For 'delay': hold the call until this settles instead of for `delayMs` (an event-driven delay). */
+  readonly until?: Promise<unknown>;
   /** Called when a call hits this fault (before the fault acts), e.g. to crash the caller at that moment. */
   readonly onHit?: () => void;
 }
@@ -53,12 +55,12 @@ export class FaultInjector {
   }
 
   /** The fault for this call, if any. Grafana HTTP API calls only see scripted faults. */
-  draw(operation: string, isWorkspaceHttp: boolean): { kind: FaultKind; delayMs?: number } | undefined {
+  draw(operation: string, isWorkspaceHttp: boolean): { kind: FaultKind; delayMs?: number; until?: Promise<unknown> } | undefined {
     const hit = this.scripted.find((f) => f.left > 0 && (f.spec.operation === operation || (f.spec.operation === '*' && !isWorkspaceHttp)));
     if (hit) {
       hit.left--;
       hit.spec.onHit?.();
-      return this.count({ kind: hit.spec.kind, delayMs: hit.spec.delayMs });
+      return this.count({ kind: hit.spec.kind, delayMs: hit.spec.delayMs, until: hit.spec.until });
     }
     const limit = this.limits.get(operation);
     if (limit) {

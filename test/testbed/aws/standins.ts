@@ -1,7 +1,8 @@
 /**
  * Local stand-ins for the AWS APIs the library uses, on 127.0.0.1:
  * - the Amazon Managed Grafana control plane (restJson1),
- * - Secrets Manager (awsJson1.1 over X-Amz-Target) with real versions and stages,
+ * - Secrets Manager (awsJson1.1 over X-Amz-Target): the shared model of versions and
+ *   labels in test/model/secrets-manager-model.ts, served over HTTP,
  * - each workspace's Grafana HTTP API (`GET /api/org` with a bearer token), over HTTPS.
  * Errors are answered as the services answer them, so the real SDK clients
  * raise the right exception classes. Keys expire on a clock the tests control.
@@ -14,6 +15,7 @@ import * as https from 'https';
 import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { FaultInjector } from './faults';
+import { SecretsManagerError, SecretsManagerModel } from '../../model/secrets-manager-model';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';
@@ -61,19 +63,6 @@ interface Workspace {
   maxKeys?: number;
 }
 
-interface SecretVersion { readonly id: string; value?: string; readonly stages: Set<string>; readonly createdAt: number }
-
-interface Secret {
-  readonly arn: string;
-  readonly name: string;
-  description?: string;
-  kmsKeyId?: string;
-  tags: Array<{ Key: string; Value: string }>;
-  readonly versions: Map<string, SecretVersion>;
-  deleted: boolean;
-  rotation?: { lambdaArn?: string; rules?: Record<string, unknown>; enabled: boolean };
-}
-
 export interface LiveCredential {
   readonly kind: 'apiKey' | 'serviceAccountToken';
   readonly workspaceId: string;
@@ -103,7 +92,8 @@ export class AwsStandIns {
   readonly caCertPath = path.join(tlsDir(), 'cert.pem');
 
   private readonly workspaces = new Map<string, Workspace>();
-  private readonly secretsByArn = new Map<string, Secret>();
+  /** Secrets Manager's state; the model's clock is the simulated one. */
+  readonly sm: SecretsManagerModel;
   private readonly tokens = new Map<string, Credential>();
   private readonly issued: string[] = [];
   private readonly calls: CallRecord[] = [];
@@ -115,6 +105,7 @@ export class AwsStandIns {
 
   private constructor(seed: number, startTime: number) {
     this.clock = new SimClock(startTime);
+    this.sm = new SecretsManagerModel({ now: () => this.clock.now(), region: REGION, account: ACCOUNT });
     this.faults = new FaultInjector(seed);
     this.http = http.createServer((req, res) => this.serve(req, res));
     const dir = tlsDir();
@@ -193,24 +184,22 @@ export class AwsStandIns {
   /** Every token ever handed out, so tests can scan logs and responses for leaks. */
   allIssuedTokens(): string[] { return [...this.issued]; }
 
-  secret(nameOrArn: string): { arn: string; name: string; tags: Array<{ Key: string; Value: string }>; deleted: boolean; rotation?: Secret['rotation'];
+  secret(nameOrArn: string): { arn: string; name: string; tags: Array<{ Key: string; Value: string }>; deleted: boolean;
+    rotation?: { lambdaArn?: string; rules?: Record<string, unknown>; enabled: boolean };
     versions: Array<{ versionId: string; stages: string[]; secretString?: string; createdAt: number }> } | undefined {
-    const s = this.findSecret(nameOrArn, true);
+    const s = this.sm.find(nameOrArn, true);
     if (!s) return undefined;
     return {
-      arn: s.arn, name: s.name, tags: s.tags, deleted: s.deleted, rotation: s.rotation,
+      arn: s.arn, name: s.name, tags: s.tags, deleted: !!s.deletedDate, rotation: s.rotation,
       versions: [...s.versions.values()].map((v) => ({ versionId: v.id, stages: [...v.stages], secretString: v.value, createdAt: v.createdAt })),
     };
   }
 
-  secrets(): string[] { return [...this.secretsByArn.values()].filter((s) => !s.deleted).map((s) => s.arn); }
+  secrets(): string[] { return [...this.sm.secrets.values()].filter((s) => !s.deletedDate).map((s) => s.arn); }
 
   /** Secrets Manager's RotateSecret prologue: attaches AWSPENDING to a version that has no value yet. */
   beginRotation(secretId: string, token: string): void {
-    const s = this.requireSecret(secretId);
-    let v = s.versions.get(token);
-    if (!v) { v = { id: token, stages: new Set(), createdAt: this.clock.now() }; s.versions.set(token, v); }
-    this.attachStage(s, 'AWSPENDING', v);
+    this.sm.beginRotation(secretId, token);
   }
 
   /**
@@ -266,7 +255,10 @@ export class AwsStandIns {
     const op = isSm ? target.slice('secretsmanager.'.length) : route?.op ?? 'Unknown';
     const send = (status: number, payload: unknown, errorType?: string) => {
       this.record(op, status);
-      const text = JSON.stringify(payload ?? {});
+      // Timestamps go over the wire as epoch seconds, as the services send them.
+      const text = JSON.stringify(payload ?? {}, function (this: any, key: string, value: unknown) {
+        return this[key] instanceof Date ? this[key].getTime() / 1000 : value;
+      });
       const headers: Record<string, string> = {
         'content-type': isSm ? 'application/x-amz-json-1.1' : 'application/json',
         'x-amzn-requestid': randomUUID(),
@@ -282,7 +274,7 @@ export class AwsStandIns {
       if (fault) {
         if (fault.kind === 'drop') { this.record(op, 0); req.socket.destroy(); return; }
         if (fault.kind === 'hang') { this.record(op, 0); this.hanging.add(res); return; }
-        if (fault.kind === 'delay') await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
+        if (fault.kind === 'delay') await (fault.until ?? new Promise((r) => setTimeout(r, fault.delayMs ?? 1000)));
         if (fault.kind === 'throttle') throw isSm ? new ServiceError(400, 'ThrottlingException', 'Rate exceeded') : new ServiceError(429, 'ThrottlingException', 'Rate exceeded');
         if (fault.kind === 'serverError') throw isSm ? new ServiceError(500, 'InternalServiceError', 'Internal failure') : new ServiceError(500, 'InternalServerException', 'Internal failure');
       }
@@ -497,163 +489,12 @@ export class AwsStandIns {
 
   // ---------- Secrets Manager ----------
 
-  private findSecret(id: string, includeDeleted = false): Secret | undefined {
-    for (const s of this.secretsByArn.values()) {
-      if ((s.arn === id || s.name === id) && (includeDeleted || !s.deleted)) return s;
-    }
-    return undefined;
-  }
-
-  private requireSecret(id: unknown, allowDeleted = false): Secret {
-    if (typeof id !== 'string' || !id) throw new ServiceError(400, 'InvalidParameterException', 'SecretId is required');
-    const s = this.findSecret(id, true);
-    if (!s) throw new ServiceError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
-    // As the service does: a secret scheduled for deletion can be described, nothing else.
-    if (s.deleted && !allowDeleted) throw new ServiceError(400, 'InvalidRequestException', "You can't perform this operation on the secret because it was marked for deletion.");
-    return s;
-  }
-
-  private attachStage(s: Secret, stage: string, to: SecretVersion): void {
-    for (const v of s.versions.values()) {
-      if (v !== to && v.stages.has(stage)) {
-        v.stages.delete(stage);
-        if (stage === 'AWSCURRENT') {
-          for (const w of s.versions.values()) w.stages.delete('AWSPREVIOUS');
-          v.stages.add('AWSPREVIOUS');
-        }
-      }
-    }
-    to.stages.add(stage);
-    if (stage === 'AWSCURRENT') to.stages.delete('AWSPREVIOUS');
-  }
-
-  /** Like the service, keep at most 100 versions: the oldest versions without labels go first. */
-  private pruneDeprecated(s: Secret): void {
-    if (s.versions.size <= 100) return;
-    const deprecated = [...s.versions.values()].filter((v) => v.stages.size === 0).sort((a, b) => a.createdAt - b.createdAt);
-    for (const v of deprecated.slice(0, s.versions.size - 100)) s.versions.delete(v.id);
-  }
-
   private secretsManager(op: string, input: any): unknown {
-    switch (op) {
-      case 'CreateSecret': {
-        if (this.findSecret(input.Name)) throw new ServiceError(400, 'ResourceExistsException', `The operation failed because the secret ${input.Name} already exists.`);
-        const arn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${input.Name}-${randomBytes(4).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x').slice(0, 6)}`;
-        const s: Secret = { arn, name: input.Name, description: input.Description, kmsKeyId: input.KmsKeyId, tags: input.Tags ?? [], versions: new Map(), deleted: false };
-        this.secretsByArn.set(arn, s);
-        let versionId: string | undefined;
-        if (typeof input.SecretString === 'string') {
-          versionId = input.ClientRequestToken ?? randomUUID();
-          const v: SecretVersion = { id: versionId!, value: input.SecretString, stages: new Set(), createdAt: this.clock.now() };
-          s.versions.set(v.id, v);
-          this.attachStage(s, 'AWSCURRENT', v);
-        }
-        return { ARN: arn, Name: s.name, VersionId: versionId };
-      }
-      case 'DescribeSecret': {
-        const s = this.requireSecret(input.SecretId, true);
-        const map: Record<string, string[]> = {};
-        for (const v of s.versions.values()) if (v.stages.size) map[v.id] = [...v.stages];
-        return {
-          ARN: s.arn, Name: s.name, Description: s.description, KmsKeyId: s.kmsKeyId, Tags: s.tags, VersionIdsToStages: map,
-          ...(s.deleted ? { DeletedDate: Math.floor(this.clock.now() / 1000) } : {}),
-          RotationEnabled: s.rotation?.enabled ?? false, RotationLambdaARN: s.rotation?.lambdaArn, RotationRules: s.rotation?.rules,
-        };
-      }
-      case 'GetSecretValue': {
-        const s = this.requireSecret(input.SecretId);
-        let v: SecretVersion | undefined;
-        if (input.VersionId) {
-          v = s.versions.get(input.VersionId);
-          if (v && input.VersionStage && !v.stages.has(input.VersionStage)) v = undefined;
-        } else {
-          const stage = input.VersionStage ?? 'AWSCURRENT';
-          v = [...s.versions.values()].find((x) => x.stages.has(stage));
-        }
-        if (!v || v.value === undefined) {
-          throw new ServiceError(400, 'ResourceNotFoundException', `Secrets Manager can't find the specified secret value for ${input.VersionId ? `VersionId: ${input.VersionId}` : `staging label: ${input.VersionStage ?? 'AWSCURRENT'}`}`);
-        }
-        return { ARN: s.arn, Name: s.name, VersionId: v.id, SecretString: v.value, VersionStages: [...v.stages], CreatedDate: Math.floor(v.createdAt / 1000) };
-      }
-      case 'PutSecretValue': {
-        const s = this.requireSecret(input.SecretId);
-        const token: string = input.ClientRequestToken ?? randomUUID();
-        if (token.length < 32 || token.length > 64) throw new ServiceError(400, 'InvalidParameterException', 'ClientRequestToken must be 32 to 64 characters');
-        if (typeof input.SecretString !== 'string') throw new ServiceError(400, 'InvalidParameterException', 'SecretString is required');
-        const stages: string[] = input.VersionStages ?? ['AWSCURRENT'];
-        let v = s.versions.get(token);
-        if (v && v.value !== undefined) {
-          if (v.value !== input.SecretString) throw new ServiceError(400, 'ResourceExistsException', `A resource with the ID you requested already exists: version ${token} has a different value`);
-          return { ARN: s.arn, Name: s.name, VersionId: v.id, VersionStages: [...v.stages] };
-        }
-        if (!v) { v = { id: token, stages: new Set(), createdAt: this.clock.now() }; s.versions.set(token, v); }
-        v.value = input.SecretString;
-        for (const stage of stages) this.attachStage(s, stage, v);
-        this.pruneDeprecated(s);
-        return { ARN: s.arn, Name: s.name, VersionId: v.id, VersionStages: [...v.stages] };
-      }
-      case 'UpdateSecretVersionStage': {
-        const s = this.requireSecret(input.SecretId);
-        const stage: string = input.VersionStage;
-        const holder = [...s.versions.values()].find((x) => x.stages.has(stage));
-        if (input.MoveToVersionId) {
-          const to = s.versions.get(input.MoveToVersionId);
-          if (!to) throw new ServiceError(400, 'ResourceNotFoundException', `Version ${input.MoveToVersionId} not found`);
-          if (holder && holder !== to && input.RemoveFromVersionId !== holder.id) {
-            throw new ServiceError(400, 'InvalidParameterException', `The staging label ${stage} is currently attached to version ${holder.id}; specify it as RemoveFromVersionId`);
-          }
-          if (holder !== to) this.attachStage(s, stage, to);
-        } else if (input.RemoveFromVersionId) {
-          if (stage === 'AWSCURRENT') {
-            // As the service does: a secret always has a current version, so AWSCURRENT can only be moved.
-            throw new ServiceError(400, 'InvalidParameterException', 'You can only move the staging label AWSCURRENT to another version, not remove it');
-          }
-          if (!holder || holder.id !== input.RemoveFromVersionId) {
-            throw new ServiceError(400, 'InvalidParameterException', `The staging label ${stage} is not attached to version ${input.RemoveFromVersionId}`);
-          }
-          holder.stages.delete(stage);
-        }
-        return { ARN: s.arn, Name: s.name };
-      }
-      case 'ListSecrets': {
-        // As the service does: a 'name' filter matches names beginning with one of its values; deleted secrets are left out; 100 a page.
-        const values: string[] | undefined = (input.Filters ?? []).find((f: any) => f.Key === 'name')?.Values;
-        const all = [...this.secretsByArn.values()].filter((x) => !x.deleted && (!values || values.some((v) => x.name.startsWith(v))))
-          .sort((a, b) => a.name.localeCompare(b.name));
-        const start = Number(input.NextToken ?? 0);
-        const page = all.slice(start, start + Math.min(100, input.MaxResults ?? 100));
-        return {
-          SecretList: page.map((x) => ({ ARN: x.arn, Name: x.name, Description: x.description, RotationEnabled: x.rotation?.enabled ?? false })),
-          ...(start + page.length < all.length ? { NextToken: String(start + page.length) } : {}),
-        };
-      }
-      case 'ListSecretVersionIds': {
-        const s = this.requireSecret(input.SecretId);
-        return { ARN: s.arn, Name: s.name, Versions: [...s.versions.values()].map((v) => ({ VersionId: v.id, VersionStages: [...v.stages] })) };
-      }
-      case 'DeleteSecret': {
-        const s = this.requireSecret(input.SecretId);
-        s.deleted = true;
-        if (input.ForceDeleteWithoutRecovery) this.secretsByArn.delete(s.arn);
-        return { ARN: s.arn, Name: s.name, DeletionDate: Math.floor(this.clock.now() / 1000) };
-      }
-      case 'TagResource': {
-        const s = this.requireSecret(input.SecretId);
-        for (const t of input.Tags ?? []) { s.tags = s.tags.filter((x) => x.Key !== t.Key); s.tags.push(t); }
-        return {};
-      }
-      case 'RotateSecret': {
-        const s = this.requireSecret(input.SecretId);
-        s.rotation = { lambdaArn: input.RotationLambdaARN ?? s.rotation?.lambdaArn, rules: input.RotationRules ?? s.rotation?.rules, enabled: true };
-        return { ARN: s.arn, Name: s.name };
-      }
-      case 'CancelRotateSecret': {
-        const s = this.requireSecret(input.SecretId);
-        if (s.rotation) s.rotation.enabled = false;
-        return { ARN: s.arn, Name: s.name };
-      }
-      default:
-        throw new ServiceError(400, 'InvalidRequestException', `Operation ${op} is not supported by the stand-in`);
+    try {
+      return this.sm.call(op, input);
+    } catch (err) {
+      if (err instanceof SecretsManagerError) throw new ServiceError(400, err.type, err.message);
+      throw err;
     }
   }
 }

@@ -370,7 +370,8 @@ export class CfnDriver {
   private async deleteResource(r: ResourceState, opts: DeployOptions): Promise<string | undefined> {
     if (r.retain) return undefined;
     if (r.type === 'AWS::SecretsManager::Secret') {
-      try { this.standins.cloudFormationCall('DeleteSecret', { SecretId: r.physicalId }); } catch { /* already gone */ }
+      // CloudFormation deletes an AWS::SecretsManager::Secret without a recovery window.
+      try { this.standins.cloudFormationCall('DeleteSecret', { SecretId: r.physicalId, ForceDeleteWithoutRecovery: true }); } catch { /* already gone */ }
     } else if (r.type === 'AWS::SecretsManager::RotationSchedule') {
       try { this.standins.cloudFormationCall('CancelRotateSecret', { SecretId: r.physicalId }); } catch { /* secret gone */ }
     } else if (isCustom(r.type)) {

@@ -3,7 +3,9 @@
  * clients with aws-sdk-client-mock. The handler's calls change state here the
  * way they would in AWS (labels move, AWSPREVIOUS follows AWSCURRENT, key names
  * are unique), so a test can drive several events in a row and then assert on
- * what is left: which keys still work, which version is AWSCURRENT.
+ * what is left: which keys still work, which version is AWSCURRENT. Secrets
+ * Manager is the shared model in test/model/secrets-manager-model.ts, the same
+ * one the test bed's stand-ins serve.
  *
  * Every call is recorded in one ordered list across both services, so tests
  * can assert call counts and ordering (e.g. "stored before deleted").
@@ -12,10 +14,12 @@ import { randomBytes } from 'crypto';
 import * as G from '@aws-sdk/client-grafana';
 import * as S from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+import { ModelSecret, SecretsManagerError, SecretsManagerModel } from '../../model/secrets-manager-model';
 
 export type Op =
   | 'CreateWorkspaceApiKey' | 'DeleteWorkspaceApiKey' | 'DescribeWorkspace'
-  | 'DescribeSecret' | 'GetSecretValue' | 'PutSecretValue' | 'UpdateSecretVersionStage' | 'ListSecrets';
+  | 'DescribeSecret' | 'GetSecretValue' | 'PutSecretValue' | 'UpdateSecretVersionStage'
+  | 'ListSecretVersionIds' | 'RestoreSecret' | 'DeleteSecret' | 'ListSecrets';
 
 export interface Call { readonly op: Op; readonly input: any }
 
@@ -30,72 +34,13 @@ export class FakeWorkspace {
   constructor(readonly id: string, public grafanaVersion = '10.4', public endpoint = `${id}.grafana-workspace.us-east-1.amazonaws.com`) {}
 }
 
-export interface FakeVersion { readonly id: string; readonly value: string; readonly stages: Set<string> }
+/** A secret of the shared Secrets Manager model (test/model/secrets-manager-model.ts). */
+export type FakeSecret = ModelSecret;
 
-export class FakeSecret {
-  readonly versions = new Map<string, FakeVersion>();
-  deletedDate?: Date;
-  /** What ListSecrets reports about rotation. */
-  rotation?: { enabled: boolean; nextRotationDate?: Date };
-  constructor(readonly arn: string, readonly name: string, readonly tags: Record<string, string> = {}) {}
-
-  holderOf(stage: string): FakeVersion | undefined {
-    for (const v of this.versions.values()) if (v.stages.has(stage)) return v;
-    return undefined;
-  }
-  /** Version id -> labels, for labelled versions only (as DescribeSecret answers). */
-  labels(): Record<string, string[]> {
-    const out: Record<string, string[]> = {};
-    for (const v of this.versions.values()) if (v.stages.size) out[v.id] = [...v.stages].sort();
-    return out;
-  }
-  /** The parsed JSON stored under `stage`. */
-  valueAt(stage = 'AWSCURRENT'): any {
-    const v = this.holderOf(stage);
-    return v ? JSON.parse(v.value) : undefined;
-  }
-  private attach(stage: string, to: FakeVersion): void {
-    const holder = this.holderOf(stage);
-    if (holder === to) return;
-    if (holder) holder.stages.delete(stage);
-    to.stages.add(stage);
-    if (stage === 'AWSCURRENT' && holder) {
-      // Secrets Manager moves AWSPREVIOUS to the version that lost AWSCURRENT.
-      this.holderOf('AWSPREVIOUS')?.stages.delete('AWSPREVIOUS');
-      holder.stages.add('AWSPREVIOUS');
-    }
-  }
-  put(id: string, value: string, stages: string[]): void {
-    const existing = this.versions.get(id);
-    if (existing) {
-      if (existing.value !== value) throw smError(S.ResourceExistsException, `A resource with the ID ${id} already exists with a different value.`);
-      return; // idempotent
-    }
-    const v: FakeVersion = { id, value, stages: new Set() };
-    this.versions.set(id, v);
-    for (const stage of stages) this.attach(stage, v);
-  }
-  updateStage(stage: string, moveTo?: string, removeFrom?: string): void {
-    const holder = this.holderOf(stage);
-    if (removeFrom !== undefined && holder?.id !== removeFrom) {
-      throw smError(S.InvalidParameterException, `The staging label ${stage} is not attached to version ${removeFrom}.`);
-    }
-    if (moveTo !== undefined) {
-      const target = this.versions.get(moveTo);
-      if (!target) throw smError(S.ResourceNotFoundException, `Version ${moveTo} not found.`);
-      if (holder && holder !== target && removeFrom === undefined) {
-        throw smError(S.InvalidParameterException, `The staging label ${stage} is attached to version ${holder.id}; specify RemoveFromVersionId.`);
-      }
-      this.attach(stage, target);
-      return;
-    }
-    if (stage === 'AWSCURRENT') throw smError(S.InvalidParameterException, 'You can only move AWSCURRENT, not remove it.');
-    holder!.stages.delete(stage);
-  }
-}
-
-function smError(Ctor: any, message: string): Error {
-  return new Ctor({ message, $metadata: { httpStatusCode: 400 } });
+function smError(Ctor: any, message: string, name?: string): Error {
+  const err = new Ctor({ message, $metadata: { httpStatusCode: 400 } });
+  if (name) err.name = name;
+  return err;
 }
 function grafanaError(Ctor: any, message: string): Error {
   return new Ctor({ message, $metadata: { httpStatusCode: 400 }, resourceId: 'x', resourceType: 'x', reason: 'OTHER', serviceCode: 'grafana', quotaCode: 'q' });
@@ -118,7 +63,10 @@ export const SecretsErrors = {
 export class World {
   readonly calls: Call[] = [];
   readonly workspaces = new Map<string, FakeWorkspace>();
-  readonly secrets = new Map<string, FakeSecret>();
+  /** Secrets Manager, as the shared model. */
+  readonly sm = new SecretsManagerModel();
+  /** Every secret by ARN (the model's map: deleting an entry deletes the secret outright). */
+  readonly secrets = this.sm.secrets;
   /** Every token the fake Grafana ever issued, plus any seeded ones: none may reach a log line or a response. */
   readonly issuedTokens: string[] = [];
   private readonly interceptors = new Map<Op, Array<{ fn: Interceptor; times: number }>>();
@@ -130,9 +78,7 @@ export class World {
   }
   addSecret(arn: string, tags: Record<string, string> = {}): FakeSecret {
     // A secret's ARN is its name, '-' and 6 characters.
-    const s = new FakeSecret(arn, (arn.split(':secret:')[1] ?? arn).replace(/-[A-Za-z0-9]{6}$/, ''), tags);
-    this.secrets.set(arn, s);
-    return s;
+    return this.sm.addSecret(arn, (arn.split(':secret:')[1] ?? arn).replace(/-[A-Za-z0-9]{6}$/, ''), Object.entries(tags).map(([Key, Value]) => ({ Key, Value })));
   }
   secret(arn: string): FakeSecret {
     const s = this.secrets.get(arn);
@@ -211,46 +157,20 @@ export class World {
         if (!ws) throw GrafanaErrors.notFound();
         return { workspace: { id: ws.id, grafanaVersion: ws.grafanaVersion, endpoint: ws.endpoint, status: 'ACTIVE' } };
       }
-      case 'DescribeSecret': {
-        const s = this.secrets.get(input.SecretId);
-        if (!s) throw SecretsErrors.notFound();
-        return {
-          ARN: s.arn, Name: s.name, DeletedDate: s.deletedDate, VersionIdsToStages: s.labels(),
-          Tags: Object.entries(s.tags).map(([Key, Value]) => ({ Key, Value })),
-        };
-      }
-      case 'GetSecretValue': {
-        const s = this.secrets.get(input.SecretId);
-        if (!s || s.deletedDate) throw SecretsErrors.notFound();
-        const stage = input.VersionStage ?? (input.VersionId ? undefined : 'AWSCURRENT');
-        const v = input.VersionId ? s.versions.get(input.VersionId) : s.holderOf(stage);
-        if (!v || (stage && !v.stages.has(stage))) throw SecretsErrors.notFound("Secrets Manager can't find the specified secret value");
-        return { ARN: s.arn, Name: s.name, VersionId: v.id, SecretString: v.value, VersionStages: [...v.stages] };
-      }
-      case 'PutSecretValue': {
-        const s = this.secrets.get(input.SecretId);
-        if (!s || s.deletedDate) throw SecretsErrors.notFound();
-        const stages = input.VersionStages ?? ['AWSCURRENT'];
-        s.put(input.ClientRequestToken, input.SecretString, stages);
-        return { ARN: s.arn, Name: s.name, VersionId: input.ClientRequestToken, VersionStages: stages };
-      }
-      case 'ListSecrets': {
-        // As the service does: a 'name' filter matches names beginning with any of its values; deleted secrets are left out.
-        const values: string[] = input.Filters?.find((f: any) => f.Key === 'name')?.Values ?? [''];
-        const all = [...this.secrets.values()].filter((s) => !s.deletedDate && values.some((v) => s.name.startsWith(v)));
-        const start = Number(input.NextToken ?? 0);
-        const page = all.slice(start, start + (input.MaxResults ?? 100));
-        return {
-          SecretList: page.map((s) => ({ ARN: s.arn, Name: s.name, RotationEnabled: s.rotation?.enabled ?? false, NextRotationDate: s.rotation?.nextRotationDate })),
-          NextToken: start + page.length < all.length ? String(start + page.length) : undefined,
-        };
-      }
-      case 'UpdateSecretVersionStage': {
-        const s = this.secrets.get(input.SecretId);
-        if (!s) throw SecretsErrors.notFound();
-        s.updateStage(input.VersionStage, input.MoveToVersionId, input.RemoveFromVersionId);
-        return { ARN: s.arn, Name: s.name };
-      }
+      case 'DescribeSecret':
+      case 'GetSecretValue':
+      case 'PutSecretValue':
+      case 'UpdateSecretVersionStage':
+      case 'ListSecretVersionIds':
+      case 'ListSecrets':
+      case 'RestoreSecret':
+      case 'DeleteSecret':
+        try {
+          return this.sm.call(op, input);
+        } catch (err) {
+          if (err instanceof SecretsManagerError) throw smError((S as any)[err.type] ?? S.SecretsManagerServiceException, err.message, err.type);
+          throw err;
+        }
     }
     throw new Error(`fake AWS: no behaviour for ${op}`);
   }
@@ -276,7 +196,10 @@ export function installFakeAws(world: () => World) {
     [sm, S.GetSecretValueCommand, 'GetSecretValue'],
     [sm, S.PutSecretValueCommand, 'PutSecretValue'],
     [sm, S.UpdateSecretVersionStageCommand, 'UpdateSecretVersionStage'],
+    [sm, S.ListSecretVersionIdsCommand, 'ListSecretVersionIds'],
     [sm, S.ListSecretsCommand, 'ListSecrets'],
+    [sm, S.RestoreSecretCommand, 'RestoreSecret'],
+    [sm, S.DeleteSecretCommand, 'DeleteSecret'],
   ];
   return {
     grafana,

@@ -1,0 +1,119 @@
+/**
+ * The one place where the interleaving test touches the handler: how an
+ * invocation is started, how its AWS calls and its answer to CloudFormation
+ * are intercepted, and how a secret version names its credential. The rest of
+ * test/model/ knows only `handler(event, context)` of lambda/index.ts; a
+ * rewritten engine adapts this file and nothing else.
+ *
+ * Every AWS call goes through aws-sdk-client-mock to `route(op, input)`, with
+ * AsyncLocalStorage telling which invocation made it; the answer is a PUT
+ * that sendAnswer would make, taken here instead of over HTTP.
+ */
+import { AsyncLocalStorage } from 'async_hooks';
+import * as G from '@aws-sdk/client-grafana';
+import * as S from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import * as cfnResponse from '../../lambda/cfn-response';
+import { credentialName, parseOwnLabel } from '../../lambda/engine/ids';
+import { handler } from '../../lambda/index';
+
+/** What an invocation answered CloudFormation. */
+export interface CfnAnswer { readonly status: 'SUCCESS' | 'FAILED'; readonly physicalResourceId: string; readonly reason?: string }
+
+/** The operations the handler may call; any other fails loudly. */
+export const OPS = [
+  'CreateWorkspaceApiKey', 'DeleteWorkspaceApiKey', 'DescribeWorkspace',
+  'DescribeSecret', 'GetSecretValue', 'PutSecretValue', 'UpdateSecretVersionStage', 'ListSecretVersionIds', 'RestoreSecret', 'DeleteSecret',
+] as const;
+export type Op = typeof OPS[number];
+
+export interface Hooks<Inv> {
+  /** An AWS call made by `inv` (undefined outside any invocation). Resolve or reject it whenever the scheduler decides. */
+  call(inv: Inv | undefined, op: Op, input: any): Promise<any>;
+  /** `inv` answered CloudFormation. A promise that never settles models an answer that never leaves a dead process. */
+  answer(inv: Inv | undefined, answer: CfnAnswer): Promise<void>;
+}
+
+const current = new AsyncLocalStorage<unknown>();
+
+/** Routes the SDK clients and the CloudFormation answer to `hooks`. Call once per test file, in beforeAll. */
+export function installAdapter<Inv>(hooks: () => Hooks<Inv>): () => void {
+  const grafana = mockClient(G.GrafanaClient);
+  const sm = mockClient(S.SecretsManagerClient);
+  const routes: Array<[any, any, Op]> = [
+    [grafana, G.CreateWorkspaceApiKeyCommand, 'CreateWorkspaceApiKey'],
+    [grafana, G.DeleteWorkspaceApiKeyCommand, 'DeleteWorkspaceApiKey'],
+    [grafana, G.DescribeWorkspaceCommand, 'DescribeWorkspace'],
+    [sm, S.DescribeSecretCommand, 'DescribeSecret'],
+    [sm, S.GetSecretValueCommand, 'GetSecretValue'],
+    [sm, S.PutSecretValueCommand, 'PutSecretValue'],
+    [sm, S.UpdateSecretVersionStageCommand, 'UpdateSecretVersionStage'],
+    [sm, S.ListSecretVersionIdsCommand, 'ListSecretVersionIds'],
+    [sm, S.RestoreSecretCommand, 'RestoreSecret'],
+    [sm, S.DeleteSecretCommand, 'DeleteSecret'],
+  ];
+  grafana.onAnyCommand().callsFake((input: unknown) => { throw new Error(`model AWS: unexpected Grafana command ${JSON.stringify(input)}`); });
+  sm.onAnyCommand().callsFake((input: unknown) => { throw new Error(`model AWS: unexpected Secrets Manager command ${JSON.stringify(input)}`); });
+  for (const [mock, command, op] of routes) mock.on(command).callsFake((input: any) => hooks().call(current.getStore() as Inv | undefined, op, input));
+  const answer = jest.spyOn(cfnResponse, 'sendAnswer').mockImplementation(async (_event, a) =>
+    hooks().answer(current.getStore() as Inv | undefined, { status: a.status, physicalResourceId: a.physicalResourceId, reason: a.reason }));
+  forget = () => { grafana.resetHistory(); sm.resetHistory(); answer.mockClear(); };
+  return () => { grafana.restore(); sm.restore(); answer.mockRestore(); forget = () => undefined; };
+}
+
+let forget = (): void => undefined;
+/** Drops the mocks' record of past calls: thousands of sequences would otherwise keep every input alive. */
+export function forgetCalls(): void { forget(); }
+
+/** Runs the handler for `event` as invocation `inv`, with a Lambda context of `timeoutMs` on the (fake) clock. */
+export function invoke<Inv>(inv: Inv, event: Record<string, unknown>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const context: any = {
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    awsRequestId: 'fuzz', functionName: 'Handler', functionVersion: '$LATEST', invokedFunctionArn: 'arn:fn', memoryLimitInMB: '256',
+    logGroupName: '/aws/lambda/Handler', logStreamName: 's', callbackWaitsForEmptyEventLoop: true,
+  };
+  return current.run(inv, () => handler(event, context));
+}
+
+/** How long before its timeout the handler's guard answers (lambda/index.ts guardMarginMs), for a `timeoutMs` function. */
+export function guardAfterMs(timeoutMs: number): number {
+  return timeoutMs - Math.min(20_000, Math.max(1_000, Math.round(timeoutMs * 0.15)));
+}
+
+/** Custom-resource properties as the WorkspaceApiKey construct writes them; `touch` changes nothing the credential depends on. */
+export function keyProperties(secretArn: string, workspaceId: string, role: string, touch: number): Record<string, string> {
+  return {
+    ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:Handler', ServiceTimeout: '300',
+    Kind: 'amg-api-key', SecretArn: secretArn, WorkspaceId: workspaceId, NamePrefix: 'Stack-Key', SecondsToLive: '86400', Role: role,
+    // Verification is an https GET outside the scheduler's control; the fuzz checks AWSCURRENT itself.
+    VerifyRotatedKey: 'false',
+    Touch: String(touch),
+  };
+}
+
+/**
+ * The names of the credentials a labelled secret version stands for: the
+ * credential it holds, and the name of every slot whose OWN-<generation>-<slot>
+ * label it carries (the ledger of lambda/engine/ledger.ts; an intent record,
+ * written before issuing, carries the labels of the credential being issued).
+ * Other names a record mentions do not count: that is bookkeeping, not a label.
+ */
+export function credentialNamesIn(secretString: string | undefined, stages: readonly string[] = []): string[] {
+  if (!secretString) return [];
+  let v: any;
+  try { v = JSON.parse(secretString); } catch { return []; }
+  const prefix = v?.lifecycle?.definition?.namePrefix ?? v?.intent?.definition?.namePrefix;
+  const names = [v?.keyName];
+  for (const label of stages) {
+    const own = parseOwnLabel(label);
+    if (own && typeof prefix === 'string') names.push(credentialName(prefix, own.generation, own.slot));
+  }
+  return names.filter((n): n is string => typeof n === 'string');
+}
+
+/** The token a secret version holds, if it holds one. */
+export function tokenIn(secretString: string | undefined): string | undefined {
+  if (!secretString) return undefined;
+  try { const v = JSON.parse(secretString); return typeof v?.key === 'string' && v.key ? v.key : undefined; } catch { return undefined; }
+}
