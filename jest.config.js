@@ -6,4 +6,6 @@ module.exports = {
   transform: { '^.+\\.tsx?$': ['ts-jest', { isolatedModules: true }] },
   testTimeout: 60000,
   maxWorkers: 2,
+  // examples/ import the package by its published name, as a user's app does.
+  moduleNameMapper: { '^cdk-grafana-credentials$': '<rootDir>/lib/index.ts' },
 };

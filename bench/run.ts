@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: measures the library against its goals and its peers and
- * writes BENCHMARKS.md plus the README's Performance section. Timings are
+ * writes BENCHMARKS.md plus docs/performance.md. Timings are
  * ratios of medians taken side by side in one run, because this is a noisy
  * 2-core machine; sizes and counts are exact.
  */
@@ -197,14 +197,14 @@ async function main() {
   ].join('\n');
   fs.writeFileSync(path.join(root, 'BENCHMARKS.md'), doc);
 
-  const readmePath = path.join(root, 'README.md');
+  const readmePath = path.join(root, 'docs', 'performance.md');
   const readme = fs.readFileSync(readmePath, 'utf8');
-  const block = `<!-- bench:start -->\n${summary}\n\nFrom \`npm run bench\`; methods and the full tables are in [BENCHMARKS.md](BENCHMARKS.md).\n<!-- bench:end -->`;
+  const block = `<!-- bench:start -->\n${summary}\n\nFrom \`npm run bench\`; methods and the full tables are in [BENCHMARKS.md](../BENCHMARKS.md).\n<!-- bench:end -->`;
   const updated = readme.includes('<!-- bench:start -->')
     ? readme.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, block)
     : readme;
   fs.writeFileSync(readmePath, updated);
-  process.stdout.write(`${summary}\n\nwrote BENCHMARKS.md in ${fmt(seconds, 0)} s\n`);
+  process.stdout.write(`${summary}\n\nwrote BENCHMARKS.md and docs/performance.md in ${fmt(seconds, 0)} s\n`);
   const missed = summaryRows.filter((r) => r[3] !== 'yes').length;
   if (missed) process.stdout.write(`${missed} goal(s) missed; see BENCHMARKS.md\n`);
 }

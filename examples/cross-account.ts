@@ -7,7 +7,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { WorkspaceApiKey } from '../lib';
+import { WorkspaceApiKey } from 'cdk-grafana-credentials';
 
 export function buildCrossAccountStack(app: App, readerRoleArn = 'arn:aws:iam::222222222222:role/grafana-reader'): Stack {
   const stack = new Stack(app, 'GrafanaCrossAccount');

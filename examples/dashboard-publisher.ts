@@ -4,7 +4,7 @@
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { GrafanaRole, WorkspaceApiKey } from '../lib';
+import { GrafanaRole, WorkspaceApiKey } from 'cdk-grafana-credentials';
 
 export function buildDashboardPublisherStack(app: App, workspaceId = 'g-0123456789', workspaceUrl = 'https://g-0123456789.grafana-workspace.us-east-1.amazonaws.com'): Stack {
   const stack = new Stack(app, 'DashboardPublisher');

@@ -6,7 +6,7 @@
  */
 import { App, CfnOutput, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { GrafanaRole, WorkspaceServiceAccount } from '../lib';
+import { GrafanaRole, WorkspaceServiceAccount } from 'cdk-grafana-credentials';
 
 export function buildExternalSecretsStack(app: App, oidcProviderArn = 'arn:aws:iam::111111111111:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE', oidcIssuer = 'oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE'): Stack {
   const stack = new Stack(app, 'GrafanaExternalSecrets');

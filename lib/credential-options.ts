@@ -49,7 +49,9 @@ export interface CredentialOptions {
   readonly workspaceUrl?: string;
 
   /**
-   * Whether Secrets Manager replaces the credential before it expires.
+   * Whether Secrets Manager replaces the credential before it expires. With
+   * `false` nothing renews it: it stops working when `timeToLive` runs out,
+   * unless a deployment reissues it first.
    * @default true
    */
   readonly rotate?: boolean;

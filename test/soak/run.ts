@@ -1,11 +1,14 @@
 /**
  * `npm run soak`: a year of simulated life (or `--days N`). Prints the figures,
- * writes them into the README's Reliability section when run for 365 days,
+ * writes them into docs/reliability.md when run for 365 days, draws one
+ * credential's keys over the run as docs/soak-timeline.svg (and its first 60
+ * days as docs/soak-timeline-60d.svg, which the README shows),
  * and exits non-zero if any figure misses its goal, naming the day and the credential.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { cpuSummary, figuresTable, runSoak } from './soak';
+import { renderSvg, window } from './timeline';
 
 async function main() {
   const args = process.argv.slice(2);
@@ -16,10 +19,17 @@ async function main() {
   const figures = await runSoak({ days, seed, processPerStep, progress: (line) => process.stdout.write(`${line}\n`) });
   const table = figuresTable(figures);
   process.stdout.write(`\n${table}\n`);
+  if (figures.timeline && !args.includes('--no-readme')) {
+    const docs = path.join(__dirname, '..', '..', '..', 'docs');
+    fs.writeFileSync(path.join(docs, 'soak-timeline.svg'), renderSvg(figures.timeline, 1400));
+    const t = figures.timeline;
+    fs.writeFileSync(path.join(docs, 'soak-timeline-60d.svg'), renderSvg(window(t, t.start, Math.min(t.end, t.start + 60 * 86_400_000))));
+    process.stdout.write(`wrote docs/soak-timeline.svg (${t.keys.length} keys of ${t.credential}) and docs/soak-timeline-60d.svg\n`);
+  }
   const missed = [...figures.failures];
   if (figures.wallSeconds >= 120 && days >= 365) missed.push(`wall time ${figures.wallSeconds.toFixed(1)} s is over 2 minutes (CPU used: ${cpuSummary(figures)})`);
   if (days === 365 && !processPerStep && !args.includes('--no-readme')) {
-    const readme = path.join(__dirname, '..', '..', '..', 'README.md');
+    const readme = path.join(__dirname, '..', '..', '..', 'docs', 'reliability.md');
     const text = fs.readFileSync(readme, 'utf8');
     const block = `<!-- soak:start -->\n${table}\n\nFrom \`npm run soak\` (seed ${figures.seed}), ${new Date().toISOString().slice(0, 10)}.\n<!-- soak:end -->`;
     if (text.includes('<!-- soak:start -->')) fs.writeFileSync(readme, text.replace(/<!-- soak:start -->[\s\S]*<!-- soak:end -->/, block));

@@ -1,5 +1,6 @@
 /** Thirty simulated days of the soak, in every test run: zero refused requests, zero orphans, at most two live keys. */
 import { cpuSummary, runSoak } from './soak';
+import { mostAtOnce, renderSvg } from './timeline';
 
 test('30 simulated days: every consumer request succeeds, no orphan, at most two live keys per credential', async () => {
   const f = await runSoak({ days: 30 });
@@ -11,6 +12,14 @@ test('30 simulated days: every consumer request succeeds, no orphan, at most two
   expect(f.mostLiveKeysPerCredential).toBeLessThanOrEqual(2);
   expect(f.orphanedKeysAtEnd).toBe(0);
   expect(f.keysLeftAfterDelete).toBe(0);
+  // The timeline of key 7d: a key per rotation plus the first one and the rolled-back update's, never more than 2 working at once.
+  const t = f.timeline!;
+  expect(t.rotations.length).toBeGreaterThanOrEqual(5);
+  expect(t.updates).toEqual([expect.objectContaining({ rolledBack: false }), expect.objectContaining({ rolledBack: true })]);
+  expect(t.keys.length).toBe(1 + t.rotations.length + 1);
+  expect(mostAtOnce(t.keys)).toBe(2);
+  expect(t.keys.every((k) => k.revokedAt !== undefined)).toBe(true); // the stack delete revoked the last ones
+  expect((renderSvg(t).match(/<rect x=/g) ?? []).length).toBe(t.keys.length);
 }, 120_000);
 
 test('a run repeats: the same seed gives the same figures, crashes and faults included', async () => {

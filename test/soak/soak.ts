@@ -14,8 +14,11 @@ import { AwsStandIns } from '../testbed/aws/standins';
 import { seededRandom } from '../testbed/aws/faults';
 import { CfnDriver } from '../testbed/cfn/driver';
 import { rotate, Step } from '../testbed/cfn/rotation';
+import type { Timeline } from './timeline';
 
 const MINUTE = 60_000;
+/** The credential whose keys the timeline draws: key 7d rotates every 5 days and sees the monthly rolled-back update. */
+const TIMELINE_CREDENTIAL = 1;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
@@ -56,6 +59,8 @@ export interface SoakFigures {
   cores: number;
   wallSeconds: number;
   failures: string[];
+  /** Every key of one credential (key 7d) from issue to revoke, with its rotations and the stack updates. */
+  timeline?: Timeline;
 }
 
 interface Credential {
@@ -208,6 +213,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
       checkLive();
       if (outcome.ok) {
         figures.rotationsCompleted++;
+        if (c === credentials[TIMELINE_CREDENTIAL]) timelineRotations.push(t);
         scheduleNext(c, t);
       } else {
         figures.rotationsFailed++;
@@ -217,6 +223,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
       }
     };
     let crashStep: Step = 'createSecret';
+    const timelineRotations: number[] = [];
+    const timelineUpdates: Array<{ at: number; rolledBack: boolean }> = [];
     const monthlyAt = (day: number) => (t: number) => ((dayOf(t) - day) % 30 === 0) && ((t - t0) % DAY === 12 * HOUR + 35 * MINUTE);
 
     const isRoleChangeTime = monthlyAt(10);
@@ -237,6 +245,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
         role30 = role30 === GrafanaRole.VIEWER ? GrafanaRole.EDITOR : GrafanaRole.VIEWER;
         const r = await driver.deploy(buildStack());
         figures.stackUpdates++;
+        timelineUpdates.push({ at: t, rolledBack: false });
         if (!r.ok) fail(`stack update (key 30d role → ${role30}) failed: ${r.failures.join('; ')}`);
         if (currentToken(credentials[0])?.keyRole !== role30) fail(`key 30d does not hold role ${role30} after the update`);
         checkLive();
@@ -246,6 +255,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
         const r = await driver.deploy(buildStack(GrafanaRole.ADMIN), { failAfterUpdates: true });
         figures.stackUpdates++;
         figures.stackUpdatesRolledBack++;
+        timelineUpdates.push({ at: t, rolledBack: true });
         if (r.ok) fail('the failing stack update did not fail');
         const after = currentToken(credentials[1]);
         if (after?.keyRole !== 'VIEWER') fail(`key 7d holds role ${after?.keyRole} after the rollback (VIEWER expected)`);
@@ -290,6 +300,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
     figures.awsCalls = standins.totalCalls();
     const destroyed = await driver.destroy();
     if (!destroyed.ok) fail(`stack delete failed: ${destroyed.failures.join('; ')}`);
+    const timelineOf = credentials[TIMELINE_CREDENTIAL];
+    figures.timeline = {
+      credential: timelineOf.label, start: t0, end: standins.clock.now(), rotations: timelineRotations, updates: timelineUpdates,
+      keys: standins.credentialHistory(ws).filter((k) => timelineOf.names.has(k.name))
+        .map((k) => ({ name: k.name, issuedAt: k.createdAt, expiresAt: k.expiresAt, ...(k.deletedAt !== undefined ? { revokedAt: k.deletedAt } : {}) })),
+    };
     figures.keysLeftAfterDelete = standins.existingKeys().length;
     if (figures.keysLeftAfterDelete) fail(`${figures.keysLeftAfterDelete} keys left after the stack was deleted`);
     const leaked = standins.allIssuedTokens().some((tok) => driver.responses().some((r) => r.includes(tok)));

@@ -50,6 +50,8 @@ interface Credential {
   readonly serviceAccountId?: string;
   readonly tokenId?: string;
   deleted: boolean;
+  /** When it was deleted (the stand-ins' clock), for timelines. */
+  deletedAt?: number;
 }
 
 interface ServiceAccount { id: string; name: string; role: string; deleted: boolean; tokens: Map<string, Credential> }
@@ -158,6 +160,11 @@ export class AwsStandIns {
   /** Credentials that work right now (not deleted, not expired). */
   liveKeys(workspaceId?: string): LiveCredential[] {
     return this.allCredentials(workspaceId).filter((c) => this.isLive(c)).map(describeCredential);
+  }
+
+  /** Every credential ever issued, with when it was issued, when it expires and when it was deleted (if it was). */
+  credentialHistory(workspaceId?: string): Array<{ name: string; createdAt: number; expiresAt: number; deletedAt?: number }> {
+    return [...this.tokens.values()].filter((c) => !workspaceId || c.workspaceId === workspaceId).map(({ name, createdAt, expiresAt, deletedAt }) => ({ name, createdAt, expiresAt, ...(deletedAt !== undefined ? { deletedAt } : {}) }));
   }
 
   /** Credentials that exist (not deleted), expired or not. */
@@ -387,6 +394,7 @@ export class AwsStandIns {
     const key = ws.apiKeys.get(name);
     if (!key) throw new ServiceError(404, 'ResourceNotFoundException', `API key ${name} not found`);
     key.deleted = true;
+    key.deletedAt = this.clock.now();
     ws.apiKeys.delete(name);
     return { keyName: name, workspaceId: id };
   }
@@ -417,7 +425,7 @@ export class AwsStandIns {
     const ws = this.workspace(id);
     const sa = this.serviceAccount(ws, saId);
     sa.deleted = true;
-    for (const t of sa.tokens.values()) t.deleted = true; // Grafana deletes an account's tokens with it
+    for (const t of sa.tokens.values()) { t.deleted = true; t.deletedAt ??= this.clock.now(); } // Grafana deletes an account's tokens with it
     return { serviceAccountId: saId, workspaceId: id };
   }
 
@@ -465,6 +473,7 @@ export class AwsStandIns {
     const t = sa.tokens.get(tokenId);
     if (!t || t.deleted) throw new ServiceError(404, 'ResourceNotFoundException', `Token ${tokenId} not found`);
     t.deleted = true;
+    t.deletedAt = this.clock.now();
     return { serviceAccountId: saId, tokenId, workspaceId: id };
   }
 
