@@ -7,7 +7,7 @@ import { HandlerSettings } from './private/handler-settings';
  * configure that function and its health check; they never pick another
  * function, so changing one never replaces a credential.
  */
-export interface CredentialHandlerOptions {
+export interface GrafanaCredentialsHandlerOptions {
   /**
    * Whether the handler checks every credential of the stack on a schedule and
    * publishes `SecondsUntilExpiry`, `CredentialWorks` and `RotationOverdue`
@@ -48,7 +48,7 @@ export class GrafanaCredentialsHandler {
    * after its credentials are defined. Each option may be set once per stack;
    * setting it again to another value fails at synth.
    */
-  static configure(scope: Construct, options: CredentialHandlerOptions): void {
+  static configure(scope: Construct, options: GrafanaCredentialsHandlerOptions): void {
     HandlerSettings.of(scope).configure(options);
   }
 

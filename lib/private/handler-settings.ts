@@ -6,7 +6,7 @@
  */
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import type { CredentialHandlerOptions } from '../credential-handler';
+import type { GrafanaCredentialsHandlerOptions } from '../credential-handler';
 
 export const DEFAULT_MEMORY_SIZE = 256;
 export const DEFAULT_HEALTH_CHECK_INTERVAL = Duration.days(1);
@@ -21,7 +21,7 @@ export class HandlerSettings extends Construct {
     return (stack.node.tryFindChild(HandlerSettings.ID) as HandlerSettings | undefined) ?? new HandlerSettings(stack, HandlerSettings.ID);
   }
 
-  private readonly options: { -readonly [K in keyof CredentialHandlerOptions]?: CredentialHandlerOptions[K] } = {};
+  private readonly options: { -readonly [K in keyof GrafanaCredentialsHandlerOptions]?: GrafanaCredentialsHandlerOptions[K] } = {};
   private readonly listeners: Listener[] = [];
 
   get healthCheck(): boolean { return this.options.healthCheck ?? true; }
@@ -35,10 +35,10 @@ export class HandlerSettings extends Construct {
     listener();
   }
 
-  configure(options: CredentialHandlerOptions): void {
+  configure(options: GrafanaCredentialsHandlerOptions): void {
     const owner = `GrafanaCredentialsHandler.configure(${Stack.of(this).node.path})`;
     validate(owner, options);
-    for (const [name, value] of Object.entries(options) as Array<[keyof CredentialHandlerOptions, unknown]>) {
+    for (const [name, value] of Object.entries(options) as Array<[keyof GrafanaCredentialsHandlerOptions, unknown]>) {
       if (value === undefined) continue;
       const before = this.options[name];
       if (before !== undefined && text(before) !== text(value)) {
@@ -53,7 +53,7 @@ export class HandlerSettings extends Construct {
 
 const text = (value: unknown) => (value instanceof Duration ? value.toHumanString() : String(value));
 
-function validate(owner: string, options: CredentialHandlerOptions): void {
+function validate(owner: string, options: GrafanaCredentialsHandlerOptions): void {
   const { healthCheckInterval: interval, memorySize, reservedConcurrentExecutions: reserved } = options;
   if (interval !== undefined && !interval.isUnresolved()) {
     const hours = interval.toMilliseconds() / 3_600_000;

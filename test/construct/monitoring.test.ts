@@ -86,6 +86,15 @@ describe('health check schedule', () => {
   });
 });
 
+test('named secrets that are not rotated share the list\'s 4 KB budget: too many fail at synth, saying what to do', () => {
+  const make = () => synth((stack) => {
+    for (let i = 0; i < 80; i++) {
+      new WorkspaceApiKey(stack, `K${i}`, { workspaceId: WS, secretName: `team/grafana/a-long-descriptive-secret-name-for-dashboards-${i}`, rotate: false });
+    }
+  });
+  expect(make).toThrow(/^WorkspaceApiKey TestStack\/K\d+: secretName 'team\/grafana\/a-long-[^']+': the handler's list of credential secrets \(\d+ named ones\) would take about [\d,]+ characters of its environment, over the 3,584 it may use of Lambda's 4 KB\. Use default secret names/);
+});
+
 describe('handler options', () => {
   test('memory size and reserved concurrency configure the one function; its logical id and every ServiceToken stay the same', () => {
     const plain = synth((stack) => new WorkspaceApiKey(stack, 'Key', { workspaceId: WS })).template;
