@@ -3,25 +3,17 @@
  * patterns, bounded), the list of rotated secrets it checks events against,
  * its log group, and one function per set of handler options.
  */
-import { App, Aws, Stack } from 'aws-cdk-lib';
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Aws } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { isManagedSecret, parseManagedSecrets } from '../../lambda/managed-secrets';
 import { WorkspaceApiKey, WorkspaceServiceAccount } from '../../lib';
 import { COMMERCIAL_PSEUDO, resolveIntrinsics } from '../testbed/iam-limits';
+import { ofType, synth } from './synth';
 
 const WS = 'g-0123456789';
 const SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:';
 
-function synth(build: (stack: Stack) => void): { template: any; assert: Template; stack: Stack } {
-  const app = new App();
-  const stack = new Stack(app, 'TestStack', { env: { account: '111111111111', region: 'eu-west-1' } });
-  build(stack);
-  const template = app.synth().getStackByName('TestStack').template;
-  return { template, assert: Template.fromJSON(template), stack };
-}
-
-const ofType = (template: any, type: string) => Object.entries<any>(template.Resources).filter(([, r]) => r.Type === type);
 const resolved = (template: any, value: unknown) => resolveIntrinsics(value, template, COMMERCIAL_PSEUDO);
 /** Secrets Manager's invoke permissions (the health check's schedule has its own, tested in monitoring.test.ts). */
 const rotationPermissions = (template: any) => ofType(template, 'AWS::Lambda::Permission').filter(([, r]) => r.Properties.Principal === 'secretsmanager.amazonaws.com');

@@ -4,8 +4,8 @@
  * and alarms built from them, and the rotation-failure rule's event pattern
  * against a RotationFailed event as Secrets Manager sends it.
  */
-import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Duration } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -13,18 +13,10 @@ import { parseManagedSecrets } from '../../lambda/managed-secrets';
 import { GrafanaCredentialsHandler, WorkspaceApiKey, WorkspaceServiceAccount, WorkspaceServiceAccountToken } from '../../lib';
 import { matchesEventPattern, rotationFailedEvent } from '../testbed/events/event-pattern';
 import { COMMERCIAL_PSEUDO, resolveIntrinsics } from '../testbed/iam-limits';
+import { ofType, synth } from './synth';
 
 const WS = 'g-0123456789';
 
-function synth(build: (stack: Stack) => void): { template: any; assert: Template; stack: Stack } {
-  const app = new App();
-  const stack = new Stack(app, 'TestStack', { env: { account: '111111111111', region: 'eu-west-1' } });
-  build(stack);
-  const template = app.synth().getStackByName('TestStack').template;
-  return { template, assert: Template.fromJSON(template), stack };
-}
-
-const ofType = (template: any, type: string) => Object.entries<any>(template.Resources).filter(([, r]) => r.Type === type);
 const functionOf = (template: any) => ofType(template, 'AWS::Lambda::Function');
 const listSecretsPolicies = (template: any) => ofType(template, 'AWS::IAM::Policy')
   .filter(([, r]) => JSON.stringify(r.Properties.PolicyDocument).includes('secretsmanager:ListSecrets'));
