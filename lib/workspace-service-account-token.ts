@@ -1,12 +1,9 @@
 import { Duration, Names } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { CredentialOptions } from './credential-options';
-import { CredentialKind, LIMITS, METRICS, NAME_SUFFIX_LENGTH, RESOURCE_TYPES } from './private/contract';
-import { credentialMetric, MonitoredSecret, onRotationFailed } from './private/credential-metrics';
+import { GrafanaCredential } from './grafana-credential';
+import { CredentialKind, LIMITS, NAME_SUFFIX_LENGTH, RESOURCE_TYPES } from './private/contract';
 import { GRAFANA_ACTIONS } from './private/handler-function';
 import { createManagedCredential } from './private/managed-credential';
 import { claimUniqueName, validateNamePrefix, validateTimeToLive, validateWorkspaceId } from './private/validation';
@@ -38,7 +35,7 @@ export interface WorkspaceServiceAccountTokenProps extends WorkspaceServiceAccou
  *
  * The secret's value is JSON: `{"key", "tokenName", "tokenId", "serviceAccountId", "workspaceId", "expiresAt"}`.
  */
-export class WorkspaceServiceAccountToken extends Construct {
+export class WorkspaceServiceAccountToken extends GrafanaCredential {
   /** The secret that holds the token. Read it with `secret.secretValueFromJson('key')`. */
   readonly secret: secretsmanager.ISecret;
   /** Name of the token issued by the latest deployment (rotation issues later ones). */
@@ -46,7 +43,8 @@ export class WorkspaceServiceAccountToken extends Construct {
   /** ARN of the secret. */
   readonly secretArn: string;
 
-  private readonly monitored: MonitoredSecret;
+  /** Name of the secret: the `SecretName` dimension of the credential's metrics. */
+  readonly secretName: string;
 
   constructor(scope: Construct, id: string, props: WorkspaceServiceAccountTokenProps) {
     super(scope, id);
@@ -77,49 +75,6 @@ export class WorkspaceServiceAccountToken extends Construct {
     this.secret = credential.secret;
     this.secretArn = credential.secret.secretArn;
     this.tokenName = credential.credentialName;
-    this.monitored = { secretName: credential.secretName, secretArn: credential.secret.secretArn };
-  }
-
-  /** Allows a principal to read the token from the secret (and decrypt it, with a customer-managed KMS key). */
-  grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.secret.grantRead(grantee);
-  }
-
-  /**
-   * Seconds until the credential in AWSCURRENT expires, as the stack's health
-   * check last saw it. Minimum over the health-check interval.
-   */
-  metricSecondsUntilExpiry(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return credentialMetric(this, this.monitored, METRICS.secondsUntilExpiry, props);
-  }
-
-  /**
-   * 1 when the credential in AWSCURRENT worked at the health check, 0 when it
-   * did not (revoked out of band, lost its role, or unreadable); no data while
-   * `verifyRotatedKey` is false. Minimum over the health-check interval.
-   */
-  metricCredentialWorks(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return credentialMetric(this, this.monitored, METRICS.credentialWorks, props);
-  }
-
-  /**
-   * 1 when Secrets Manager should have rotated the secret more than a day ago.
-   * Maximum over the health-check interval.
-   */
-  metricRotationOverdue(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return credentialMetric(this, this.monitored, METRICS.rotationOverdue, props);
-  }
-
-  /** Failed rotation steps of this credential, of any step and cause. Sum over the health-check interval. */
-  metricRotationFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return credentialMetric(this, this.monitored, METRICS.rotationFailures, props);
-  }
-
-  /**
-   * An EventBridge rule that matches Secrets Manager's RotationFailed events
-   * for this credential's secret.
-   */
-  onRotationFailed(id: string, options?: events.OnEventOptions): events.Rule {
-    return onRotationFailed(this, id, this.monitored, options);
+    this.secretName = credential.secretName;
   }
 }

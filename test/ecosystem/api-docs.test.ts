@@ -44,6 +44,7 @@ test('jsii assembly: every exported type, with the Python, Java, .NET and Go tar
   expect(assembly.name).toBe('cdk-grafana-credentials');
   expect(Object.keys(assembly.types).sort()).toEqual([
     'cdk-grafana-credentials.CredentialOptions',
+    'cdk-grafana-credentials.GrafanaCredential',
     'cdk-grafana-credentials.GrafanaCredentialsHandler',
     'cdk-grafana-credentials.GrafanaCredentialsHandlerOptions',
     'cdk-grafana-credentials.GrafanaRole',
