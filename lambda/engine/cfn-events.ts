@@ -124,7 +124,7 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
         // Something is to be retired: first move AWSCURRENT to a fresh copy, so that a late duplicate of the Update
         // being undone, holding this version as its compare-and-swap source, can no longer promote.
         keptId = versionIdFor(`kept:${currentId}:${event.RequestId}`);
-        await ledger.rewrite(current!.record!, keptId);
+        await ledger.rewrite(current!.record!, keptId, finishedRotation(current!));
         if (!await ledger.promote(keptId, currentId)) continue;
       }
       await ledger.reconcile(state, keeping(currentGen), why);
@@ -138,7 +138,7 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
       // A rollback: the replaced generation's credential still works and is what is asked again. Restore it, in a
       // fresh copy of its version: a late duplicate of the Update may still hold the old one as its swap source.
       const restoredId = versionIdFor(`restored:${replaced.versionId}:${event.RequestId}`);
-      await ledger.rewrite(replaced.record, restoredId);
+      await ledger.rewrite(replaced.record, restoredId, finishedRotation(replaced));
       if (!await ledger.promote(restoredId, currentId)) continue;
       await ledger.reconcile(state, keeping(replacedGen), why);
       await keepCurrentOn(ledger, keeping(replacedGen), restoredId);
@@ -201,6 +201,12 @@ async function keepCurrentOn(ledger: Ledger, keep: ReadonlySet<string>, versionI
     if (await ledger.promote(versionId, currentId)) return;
   }
 }
+
+/**
+ * AWSPENDING stays on a version a finished rotation promoted; a copy of that version takes it along, or Secrets
+ * Manager would take the original for an unfinished rotation and start it again.
+ */
+const finishedRotation = (entry: Entry): string[] => (entry.stages.includes(Stage.PENDING) ? [Stage.PENDING] : []);
 
 /** True when `entry` was rotated from version `ancestor` (one to three rotations ago). */
 async function rotatedFrom(ledger: Ledger, entry: Entry, ancestor: string | undefined): Promise<boolean> {

@@ -218,14 +218,14 @@ export class Ledger {
   }
 
   /** Writes an issued credential again under another version (same labels), e.g. with a new rollbackTo. */
-  async rewrite(credential: CredentialRecord, versionId: string): Promise<void> {
+  async rewrite(credential: CredentialRecord, versionId: string, stages: readonly string[] = []): Promise<void> {
     // A copy is no rotation's result: without basedOnVersionId, an Update racing it does not take it for one.
     const { basedOnVersionId: _notRotated, ...lifecycle } = credential.lifecycle;
     const record = { ...credential, lifecycle };
     const { slot } = record.lifecycle;
     const gen = generationOf(record.lifecycle.generation)!;
     this.guard?.check();
-    await this.store.put(this.secretArn, versionId, serializeRecord(record), [ownLabel(gen, slot), ownLabel(gen, nextSlot(slot))]);
+    await this.store.put(this.secretArn, versionId, serializeRecord(record), [ownLabel(gen, slot), ownLabel(gen, nextSlot(slot)), ...stages]);
   }
 
   /** Moves AWSCURRENT to `versionId` if it is still on `fromVersionId`; false when it moved meanwhile. */

@@ -262,6 +262,25 @@ describe('a rollback restores the replaced key, and issues nothing', () => {
     expect(bed.world.liveKeys(WS)).toEqual([rotated.keyName]);
   });
 
+  test('a restored key that a finished rotation had promoted: AWSPENDING goes with it, so no rotation looks unfinished and the next one completes', async () => {
+    const viewer = keyProps();
+    const admin = keyProps({ Role: 'ADMIN' });
+    const v1 = await createOrFail(viewer);
+    await rotateAll('abababab-1111-4111-8111-abababababab'); // AWSPENDING stays on the version it promoted
+    const rotated = current().key as string;
+    const v2 = (await bed.update({ physicalId: v1.id, props: admin, oldProps: viewer })).PhysicalResourceId;
+    expect((await bed.update({ physicalId: v2, props: viewer, oldProps: admin })).Status).toBe('SUCCESS');
+    await bed.del({ physicalId: v2, props: admin });
+
+    const secret = bed.world.secret(SECRET_ARN);
+    expect(current().key).toBe(rotated);
+    // Secrets Manager starts a rotation again with the token of a version holding AWSPENDING but not AWSCURRENT.
+    expect(secret.holderOf('AWSPENDING')?.id).toBe(secret.holderOf('AWSCURRENT')?.id);
+    await rotateAll('cdcdcdcd-2222-4222-8222-cdcdcdcdcdcd');
+    expect(bed.world.isLive(current().key)).toBe(true);
+    expect(current().key).not.toBe(rotated);
+  });
+
   test('a whole rotation between the Update and its rollback: the rollback still restores the replaced key itself, and after cleanup only it works', async () => {
     const { viewer, admin, v1, v2 } = await updatedToAdmin('update-rotate-rollback');
     await rotateAll('99999999-dddd-4ddd-8ddd-999999999999');
