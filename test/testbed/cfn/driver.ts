@@ -80,6 +80,11 @@ export interface DriverOptions {
    * @default 1
    */
   readonly concurrency?: number;
+  /**
+   * The stack id's UUID. Credential names derive from the stack id, so a run that must repeat (a seeded soak) fixes it.
+   * @default a random UUID
+   */
+  readonly stackUuid?: string;
 }
 
 export interface RotationScheduleState { readonly secretArn: string; readonly functionLogicalId: string; readonly expression: string }
@@ -104,9 +109,10 @@ export class CfnDriver {
   private functions = new Map<string, FunctionSpec>();
   private crashed = false;
   private stackName = 'TestStack';
-  private readonly stackId = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/TestStack/${randomUUID()}`;
+  private readonly stackId: string;
 
   private constructor(readonly standins: AwsStandIns, private readonly opts: DriverOptions) {
+    this.stackId = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/TestStack/${opts.stackUuid ?? randomUUID()}`;
     this.host = new LambdaHost(() => standins.env());
     this.server = http.createServer((req, res) => {
       let body = '';
