@@ -150,3 +150,33 @@ export async function measureConcurrency(keys = 50, perSecond = 10): Promise<Con
     await standins.stop();
   }
 }
+
+export interface HealthCheckFigures {
+  credentials: number; ok: boolean; working: number; durationMs: number; perCredentialMs: number;
+  calls: Record<string, number>; perCredentialCalls: number; timeoutMs: number;
+}
+
+/** Figure 6: the scheduled health check over `credentials` keys, one invocation of the deployed handler. */
+export async function measureHealthCheck(credentials = 150): Promise<HealthCheckFigures> {
+  const standins = await AwsStandIns.start();
+  const driver = await CfnDriver.start(standins, { serviceTimeoutMs: 300_000, concurrency: 10 });
+  const ws = standins.addWorkspace().id;
+  try {
+    const deployed = await driver.deploy(stackWith(credentials, GrafanaRole.VIEWER, ws));
+    if (!deployed.ok) throw new Error(`deploy of ${credentials} keys failed: ${deployed.failures.join('; ')}`);
+    standins.resetCounts();
+    const [run] = await driver.fireScheduledRules();
+    const calls = standins.counts();
+    const lines = run.logs.split('\n').filter((l) => l.startsWith('{"_aws"')).map((l) => JSON.parse(l));
+    const working = lines.filter((l) => l.CredentialWorks === 1).length;
+    const all = Object.values(calls).reduce((n, v) => n + v, 0);
+    const timeoutMs = 120_000;
+    return {
+      credentials, ok: run.ok && working === credentials, working, durationMs: run.durationMs, perCredentialMs: run.durationMs / credentials,
+      calls, perCredentialCalls: all / credentials, timeoutMs,
+    };
+  } finally {
+    await driver.stop();
+    await standins.stop();
+  }
+}

@@ -1,6 +1,7 @@
 /**
  * Entry point of the singleton handler. It tells a CloudFormation event from a
- * Secrets Manager rotation event, and owns the guaranteed answer: every
+ * Secrets Manager rotation event and the stack's scheduled health check,
+ * publishes a metric when a rotation step fails, and owns the guaranteed answer: every
  * CloudFormation event is answered, FAILED on an exception, and FAILED by the
  * timeout guard shortly before the function's own timeout.
  */
@@ -11,9 +12,11 @@ import { ABANDONED_CREATE_ID, FAILED_CREATE_ID, handleCredentialEvent, Outcome }
 import { Guard, guardMarginMs } from './engine/guard';
 import { AbandonedError, UncertainIssueError } from './engine/ledger';
 import { handleRotationEvent, isRotationEvent } from './engine/rotation-steps';
+import { isHealthCheckEvent, runHealthCheck } from './health-check';
 import { issuerFor } from './issuers';
 import { describeError, log } from './log';
 import { assertManagedSecret } from './managed-secrets';
+import { observeFailures, publishRotationFailure } from './rotation-failures';
 import { handleServiceAccountEvent } from './service-account';
 import { handleServerServiceAccountEvent } from './grafana-server-service-account';
 import { ResourceKind } from '../lib/private/contract';
@@ -29,11 +32,20 @@ export async function handler(event: unknown, context: Context): Promise<void> {
   if (isRotationEvent(event)) {
     log('info', 'rotation event', { step: event.Step, secretArn: event.SecretId, versionId: event.ClientRequestToken });
     assertManagedSecret(event.SecretId, event.Step);
-    return handleRotationEvent(event, { store: new SecretStore(), issuerFor });
+    const observed = observeFailures({ store: new SecretStore(), issuerFor });
+    return handleRotationEvent(event, observed.deps).catch((err: unknown) => {
+      publishRotationFailure(event.SecretId, event.Step, observed.cause());
+      throw err;
+    });
   }
   if (isCloudFormationEvent(event)) return handleCloudFormation(event, context);
-  log('error', 'unrecognised event: neither CloudFormation nor Secrets Manager rotation');
-  throw new Error('Unrecognised event: expected a CloudFormation custom-resource event or a Secrets Manager rotation event');
+  if (isHealthCheckEvent(event)) {
+    log('info', 'health check event');
+    await runHealthCheck({ store: new SecretStore(), issuerFor, remainingMs: () => context.getRemainingTimeInMillis() });
+    return;
+  }
+  log('error', 'unrecognised event: neither CloudFormation, Secrets Manager rotation nor the health check');
+  throw new Error('Unrecognised event: expected a CloudFormation custom-resource event, a Secrets Manager rotation event or the health-check event');
 }
 
 async function handleCloudFormation(event: CloudFormationCustomResourceEvent, context: Context): Promise<void> {

@@ -1,7 +1,7 @@
 import { Names, Token } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { CredentialBase } from './credential-base';
 import { GrafanaRole } from './grafana-role';
 import { CredentialKind, LIMITS, NAME_SUFFIX_LENGTH, RESOURCE_TYPES } from './private/contract';
 import { createManagedCredential } from './private/managed-credential';
@@ -43,13 +43,15 @@ export interface GrafanaApiKeyProps extends SelfManagedCredentialOptions {
  *
  * The secret's value is JSON: `{"key", "keyName", "keyId", "keyRole", "grafanaUrl", "expiresAt"}`.
  */
-export class GrafanaApiKey extends Construct {
+export class GrafanaApiKey extends CredentialBase {
   /** The secret that holds the key. Read the token with `secret.secretValueFromJson('key')`. */
   readonly secret: secretsmanager.ISecret;
   /** Name of the key issued by the latest deployment (rotation issues later ones). */
   readonly keyName: string;
   /** ARN of the secret. */
   readonly secretArn: string;
+  /** Name of the secret: the `SecretName` dimension of the credential's metrics. */
+  readonly secretName: string;
 
   constructor(scope: Construct, id: string, props: GrafanaApiKeyProps) {
     super(scope, id);
@@ -88,11 +90,7 @@ export class GrafanaApiKey extends Construct {
     });
     this.secret = credential.secret;
     this.secretArn = credential.secret.secretArn;
+    this.secretName = credential.secretName;
     this.keyName = credential.credentialName;
-  }
-
-  /** Allows a principal to read the key from the secret (and decrypt it, with a customer-managed KMS key). */
-  grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.secret.grantRead(grantee);
   }
 }

@@ -1,7 +1,7 @@
 import { Names } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { CredentialBase } from './credential-base';
 import type { IGrafanaServiceAccount } from './grafana-service-account';
 import { CredentialKind, LIMITS, NAME_SUFFIX_LENGTH, RESOURCE_TYPES } from './private/contract';
 import { createManagedCredential } from './private/managed-credential';
@@ -36,13 +36,15 @@ export interface GrafanaServiceAccountTokenProps extends GrafanaServiceAccountTo
  *
  * The secret's value is JSON: `{"key", "tokenName", "tokenId", "serviceAccountId", "grafanaUrl", "expiresAt"}`.
  */
-export class GrafanaServiceAccountToken extends Construct {
+export class GrafanaServiceAccountToken extends CredentialBase {
   /** The secret that holds the token. Read it with `secret.secretValueFromJson('key')`. */
   readonly secret: secretsmanager.ISecret;
   /** Name of the token issued by the latest deployment (rotation issues later ones). */
   readonly tokenName: string;
   /** ARN of the secret. */
   readonly secretArn: string;
+  /** Name of the secret: the `SecretName` dimension of the credential's metrics. */
+  readonly secretName: string;
 
   constructor(scope: Construct, id: string, props: GrafanaServiceAccountTokenProps) {
     super(scope, id);
@@ -79,11 +81,7 @@ export class GrafanaServiceAccountToken extends Construct {
     });
     this.secret = credential.secret;
     this.secretArn = credential.secret.secretArn;
+    this.secretName = credential.secretName;
     this.tokenName = credential.credentialName;
-  }
-
-  /** Allows a principal to read the token from the secret (and decrypt it, with a customer-managed KMS key). */
-  grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.secret.grantRead(grantee);
   }
 }

@@ -1,5 +1,6 @@
 export * from './grafana-role';
 export * from './credential-options';
+export * from './credential-base';
 export * from './workspace-api-key';
 export * from './workspace-service-account';
 export * from './workspace-service-account-token';
@@ -13,3 +14,4 @@ export * from './grafana-service-account';
 export * from './grafana-service-account-token';
 // issue #17
 export * from './rotating-api-key';
+export * from './credential-handler';

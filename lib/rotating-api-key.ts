@@ -1,8 +1,8 @@
 import { Names, Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { CredentialBase } from './credential-base';
 import { SecretOptions } from './credential-options';
 import { CredentialKind, LIMITS, NAME_SUFFIX_LENGTH, normaliseHttpsUrl, RESOURCE_TYPES } from './private/contract';
 import { createManagedCredential } from './private/managed-credential';
@@ -71,11 +71,13 @@ export interface RotatingApiKeyProps extends SecretOptions {
  * every rotation, so `usagePlan.addApiKey()` (an `AWS::ApiGateway::UsagePlanKey`)
  * would point at a deleted key. Give the plans in `usagePlans` instead.
  */
-export class RotatingApiKey extends Construct {
+export class RotatingApiKey extends CredentialBase {
   /** The secret that holds the key. Read the value with `secret.secretValueFromJson('key')`. */
   readonly secret: secretsmanager.ISecret;
   /** ARN of the secret. */
   readonly secretArn: string;
+  /** Name of the secret: the `SecretName` dimension of the credential's metrics. */
+  readonly secretName: string;
   /** Name of the key issued by the latest deployment (rotation issues later ones). */
   readonly apiKeyName: string;
 
@@ -125,11 +127,7 @@ export class RotatingApiKey extends Construct {
     });
     this.secret = credential.secret;
     this.secretArn = credential.secret.secretArn;
+    this.secretName = credential.secretName;
     this.apiKeyName = credential.credentialName;
-  }
-
-  /** Allows a principal to read the key from the secret (and decrypt it, with a customer-managed KMS key). */
-  grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.secret.grantRead(grantee);
   }
 }

@@ -1,9 +1,9 @@
 import { Duration, Names } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { CredentialOptions } from './credential-options';
 import { HandlerPlacementOptions } from './handler-placement';
+import { CredentialBase } from './credential-base';
 import { GrafanaRole } from './grafana-role';
 import { CredentialKind, LIMITS, NAME_SUFFIX_LENGTH, RESOURCE_TYPES } from './private/contract';
 import { GRAFANA_ACTIONS } from './private/handler-function';
@@ -47,13 +47,16 @@ export interface WorkspaceApiKeyProps extends CredentialOptions, HandlerPlacemen
  *
  * The secret's value is JSON: `{"key", "keyName", "keyRole", "workspaceId", "expiresAt"}`.
  */
-export class WorkspaceApiKey extends Construct {
+export class WorkspaceApiKey extends CredentialBase {
   /** The secret that holds the key. Read the token with `secret.secretValueFromJson('key')`. */
   readonly secret: secretsmanager.ISecret;
   /** Name of the key issued by the latest deployment (rotation issues later ones). */
   readonly keyName: string;
   /** ARN of the secret. */
   readonly secretArn: string;
+
+  /** Name of the secret: the `SecretName` dimension of the credential's metrics. */
+  readonly secretName: string;
 
   constructor(scope: Construct, id: string, props: WorkspaceApiKeyProps) {
     super(scope, id);
@@ -88,10 +91,6 @@ export class WorkspaceApiKey extends Construct {
     this.secret = credential.secret;
     this.secretArn = credential.secret.secretArn;
     this.keyName = credential.credentialName;
-  }
-
-  /** Allows a principal to read the key from the secret (and decrypt it, with a customer-managed KMS key). */
-  grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.secret.grantRead(grantee);
+    this.secretName = credential.secretName;
   }
 }

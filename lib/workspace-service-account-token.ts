@@ -1,9 +1,9 @@
 import { Duration, Names } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { CredentialOptions } from './credential-options';
 import { HandlerPlacementOptions } from './handler-placement';
+import { CredentialBase } from './credential-base';
 import { CredentialKind, LIMITS, NAME_SUFFIX_LENGTH, RESOURCE_TYPES } from './private/contract';
 import { GRAFANA_ACTIONS } from './private/handler-function';
 import { createManagedCredential } from './private/managed-credential';
@@ -36,13 +36,16 @@ export interface WorkspaceServiceAccountTokenProps extends WorkspaceServiceAccou
  *
  * The secret's value is JSON: `{"key", "tokenName", "tokenId", "serviceAccountId", "workspaceId", "expiresAt"}`.
  */
-export class WorkspaceServiceAccountToken extends Construct {
+export class WorkspaceServiceAccountToken extends CredentialBase {
   /** The secret that holds the token. Read it with `secret.secretValueFromJson('key')`. */
   readonly secret: secretsmanager.ISecret;
   /** Name of the token issued by the latest deployment (rotation issues later ones). */
   readonly tokenName: string;
   /** ARN of the secret. */
   readonly secretArn: string;
+
+  /** Name of the secret: the `SecretName` dimension of the credential's metrics. */
+  readonly secretName: string;
 
   constructor(scope: Construct, id: string, props: WorkspaceServiceAccountTokenProps) {
     super(scope, id);
@@ -75,10 +78,6 @@ export class WorkspaceServiceAccountToken extends Construct {
     this.secret = credential.secret;
     this.secretArn = credential.secret.secretArn;
     this.tokenName = credential.credentialName;
-  }
-
-  /** Allows a principal to read the token from the secret (and decrypt it, with a customer-managed KMS key). */
-  grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.secret.grantRead(grantee);
+    this.secretName = credential.secretName;
   }
 }

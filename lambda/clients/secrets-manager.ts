@@ -22,6 +22,18 @@ export interface StoredValue {
   readonly stages: readonly string[];
 }
 
+/** A secret as ListSecrets describes it: metadata only, never a value. */
+export interface ListedSecret {
+  readonly arn: string;
+  readonly name: string;
+  readonly rotationEnabled: boolean;
+  /** When Secrets Manager next rotates the secret, if it is rotated. */
+  readonly nextRotationDate?: Date;
+}
+
+/** ListSecrets takes up to 10 values per filter. */
+const FILTER_VALUES_MAX = 10;
+
 export class SecretStore {
   constructor(private readonly client: SecretsManagerClient | (() => Promise<SecretsManagerClient>) = secretsManagerClient) {}
 
@@ -71,6 +83,29 @@ export class SecretStore {
     await (await this.sm()).send(new (await secretsManagerSdk()).UpdateSecretVersionStageCommand({
       SecretId: secretId, VersionStage: stage, MoveToVersionId: toVersionId, RemoveFromVersionId: fromVersionId,
     }));
+  }
+
+  /**
+   * The secrets whose names start with one of `namePrefixes` (not those
+   * scheduled for deletion). ListSecrets matches a filter value as a prefix and
+   * may ignore case, so names are checked again here.
+   */
+  async listByNamePrefix(namePrefixes: readonly string[]): Promise<ListedSecret[]> {
+    const out = new Map<string, ListedSecret>();
+    const sdk = await secretsManagerSdk();
+    for (let i = 0; i < namePrefixes.length; i += FILTER_VALUES_MAX) {
+      const values = namePrefixes.slice(i, i + FILTER_VALUES_MAX);
+      let nextToken: string | undefined;
+      do {
+        const page = await (await this.sm()).send(new sdk.ListSecretsCommand({ Filters: [{ Key: 'name', Values: values }], MaxResults: 100, NextToken: nextToken }));
+        for (const s of page.SecretList ?? []) {
+          if (!s.ARN || !s.Name || s.DeletedDate !== undefined || !values.some((prefix) => s.Name!.startsWith(prefix))) continue;
+          out.set(s.ARN, { arn: s.ARN, name: s.Name, rotationEnabled: s.RotationEnabled ?? false, nextRotationDate: s.NextRotationDate });
+        }
+        nextToken = page.NextToken;
+      } while (nextToken);
+    }
+    return [...out.values()];
   }
 
   async removeStage(secretId: string, stage: string, fromVersionId: string): Promise<void> {

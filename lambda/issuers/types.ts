@@ -6,6 +6,11 @@
 import type { CredentialResourceProperties } from '../../lib/private/contract';
 import type { CredentialRecord } from '../engine/ledger';
 
+/** Whether a credential with this `expiresAt` never expires (issuers write 9999-12-31 for such credentials). */
+export function neverExpires(expiresAt: string): boolean {
+  return expiresAt.startsWith('9999-');
+}
+
 /** Everything that, when changed, means a new credential must be issued. Values are strings. */
 export type Definition = Readonly<Record<string, string>>;
 

@@ -142,7 +142,46 @@ export interface ManagedSecretsList {
    * ARN of such a secret is the name, '-' and 6 characters Secrets Manager adds.
    */
   readonly names: Readonly<Record<string, readonly string[]>>;
+  /**
+   * The stack's credential secrets that are not rotated, by name prefix and by
+   * exact name grouped like `names`: the health check checks them, rotation
+   * refuses them. Absent when there are none.
+   */
+  readonly unrotated?: {
+    readonly prefixes: readonly string[];
+    readonly names: Readonly<Record<string, readonly string[]>>;
+  };
 }
+
+/**
+ * The input of the stack's health-check rule: a scheduled event the handler
+ * tells from CloudFormation and rotation events by this one field.
+ */
+export const HEALTH_CHECK_EVENT = { GrafanaCredentials: 'HealthCheck' } as const;
+
+/** The CloudWatch metrics the handler publishes (Embedded Metric Format) and the constructs' metric*() methods read. */
+export const METRICS = {
+  namespace: 'GrafanaCredentials',
+  /** Dimension: the name of the credential's secret. */
+  secretDimension: 'SecretName',
+  stepDimension: 'Step',
+  causeDimension: 'Cause',
+  secondsUntilExpiry: 'SecondsUntilExpiry',
+  credentialWorks: 'CredentialWorks',
+  rotationOverdue: 'RotationOverdue',
+  rotationFailures: 'RotationFailures',
+} as const;
+
+/** Why a rotation step failed, as the RotationFailures metric's Cause dimension says. */
+export const FailureCause = {
+  /** The credential's service (Grafana) refused to issue or revoke. */
+  SERVICE_REFUSED: 'ServiceRefused',
+  /** The new credential did not work, or could not be verified, at its target. */
+  VERIFICATION_FAILED: 'VerificationFailed',
+  /** Secrets Manager refused a write or label move, or the secret is being deleted. */
+  SECRETS_MANAGER_CONFLICT: 'SecretsManagerConflict',
+  OTHER: 'Other',
+} as const;
 
 /** A custom-resource property that is missing or wrong; the message names it, its value and the fix. */
 export class PropertyError extends Error {

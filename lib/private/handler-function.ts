@@ -12,6 +12,8 @@ import { Construct, IDependable } from 'constructs';
 import type { HandlerPlacementOptions } from '../handler-placement';
 import { API_GATEWAY_OWNER_TAG, HANDLER_ENV } from './contract';
 import { acknowledgeFinding, GrantKind, HandlerPolicy, longestResolvedLength } from './handler-policy';
+import { DEFAULT_MEMORY_SIZE, HandlerSettings } from './handler-settings';
+import { HealthCheckSchedule } from './health-check';
 import { RotationScope } from './rotation-scope';
 
 /** Where the prebuilt handler bundle lives, from the compiled package or from sources under test. */
@@ -49,6 +51,8 @@ export const DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
 
 /** The handler only reads a self-managed Grafana's admin secret, and only that one. */
 const ADMIN_SECRET_ACTIONS = ['secretsmanager:GetSecretValue'];
+
+const HEALTH_CHECK_ID = 'HealthCheck';
 
 /** What Secrets Manager asks of the caller with a customer-managed key: GenerateDataKey to write a version, Decrypt to read one. */
 const KEY_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'];
@@ -114,7 +118,7 @@ export class CredentialHandler extends Construct {
       handler: 'index.handler',
       code: lambda.Code.fromAsset(handlerAssetDir()),
       timeout: HANDLER_TIMEOUT,
-      memorySize: 256,
+      memorySize: DEFAULT_MEMORY_SIZE,
       logGroup: this.logGroup,
       ...(placement.vpc ? { vpc: placement.vpc, vpcSubnets: placement.vpcSubnets, securityGroups: placement.securityGroups } : {}),
       description: 'Issues, rotates and revokes Amazon Managed Grafana credentials kept in Secrets Manager (cdk-grafana-credentials)',
@@ -130,6 +134,16 @@ export class CredentialHandler extends Construct {
     // The role CDK makes for a function holds AWSLambdaBasicExecutionRole (and, in a VPC, AWSLambdaVPCAccessExecutionRole); the rest of IAM's 10 managed policies are ours.
     this.policy = new HandlerPolicy(role, placement.vpc ? 2 : 1, acknowledgeFinding);
     this.rotation = new RotationScope(this, this.function, this.secretNamePrefix);
+    // Stack-level settings configure this function; they never key it (see HandlerSettings).
+    const settings = HandlerSettings.of(this);
+    const cfnFunction = this.function.node.defaultChild as lambda.CfnFunction;
+    cfnFunction.memorySize = Lazy.number({ produce: () => settings.memorySize });
+    cfnFunction.reservedConcurrentExecutions = Lazy.number({ produce: () => settings.reservedConcurrentExecutions });
+    settings.subscribe(() => {
+      const existing = this.node.tryFindChild(HEALTH_CHECK_ID);
+      if (settings.healthCheck && !existing) new HealthCheckSchedule(this, HEALTH_CHECK_ID, this.function, role, settings);
+      if (!settings.healthCheck && existing) this.node.tryRemoveChild(HEALTH_CHECK_ID);
+    });
     this.workspaceGrant = {
       sid: 'GrafanaWorkspaces',
       actions: () => [...this.grafanaActions].sort(),
@@ -279,6 +293,12 @@ export class CredentialHandler extends Construct {
     this.policy.grant(this.adminSecretGrant, arn, longestResolvedLength(this, arn, 512 + 100), (detail) => new Error(
       `${owner}: adminSecret: ${detail}. Use fewer admin secrets per stack, or split the credentials over more stacks`));
     if (adminSecret.encryptionKey) adminSecret.encryptionKey.grantDecrypt(this.function);
+  }
+
+  /** Names a credential secret that is not rotated, so the health check finds it. */
+  checkUnrotated(secretName: string, owner = this.node.path): void {
+    this.rotation.addUnrotated(secretName, (detail) => new Error(
+      `${owner}: secretName '${secretName}': ${detail}. Use default secret names (one entry covers all of them), or split the credentials over more stacks`));
   }
 
   /**

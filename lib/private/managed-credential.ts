@@ -43,6 +43,8 @@ export interface ManagedCredential {
   readonly rotationSchedule?: secretsmanager.CfnRotationSchedule;
   /** Name of the credential issued by the latest deployment. */
   readonly credentialName: string;
+  /** Name of the secret: the dimension of the credential's metrics. */
+  readonly secretName: string;
 }
 
 /**
@@ -112,6 +114,7 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
     const credentialName = resource.getAttString(ATTRIBUTES.credentialName);
 
     let rotationSchedule: secretsmanager.CfnRotationSchedule | undefined;
+    if (!schedule) handler.checkUnrotated(secretName, options.owner);
     if (schedule) {
       const permission = handler.allowRotation(secretName, options.owner);
       rotationSchedule = new secretsmanager.CfnRotationSchedule(scope, 'RotationSchedule', {
@@ -129,6 +132,6 @@ export function createManagedCredential(scope: Construct, options: ManagedCreden
           `which can end after the ${Duration.seconds(options.secondsToLive!).toHumanString()} lifetime: consumers may briefly hold an expired credential. Shorten rotateAfter.`);
       }
     }
-    return { secret, resource, rotationSchedule, credentialName };
+    return { secret, resource, rotationSchedule, credentialName, secretName };
   }
 }

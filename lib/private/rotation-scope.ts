@@ -35,6 +35,9 @@ const covers = (pattern: NamePattern, name: string) => (pattern.exact ? name ===
 export class RotationScope {
   private readonly prefixes = new Set<string>();
   private readonly names = new Set<string>();
+  /** Secrets that are not rotated, by prefix or name: listed for the health check only. */
+  private readonly unrotatedPrefixes = new Set<string>();
+  private readonly unrotated = new Set<string>();
   private readonly permissions = new Map<string, { readonly pattern: NamePattern; readonly permission: lambda.CfnPermission }>();
 
   constructor(private readonly scope: Construct, private readonly fn: lambda.Function, private readonly defaultPrefix: string) {
@@ -49,11 +52,7 @@ export class RotationScope {
   allow(secretName: string, fail: (detail: string) => Error): IDependable {
     if (secretName.startsWith(this.defaultPrefix)) this.prefixes.add(this.defaultPrefix);
     else this.names.add(secretName);
-    const size = MANAGED_SECRETS_ENV.length + longestResolvedLength(this.scope, this.environmentValue(), SECRET_NAME_MAX);
-    if (size > MANAGED_SECRETS_ENV_BUDGET) {
-      throw fail(`the handler's list of rotated secrets (${this.names.size} named ones) would take about ${size.toLocaleString('en-US')} characters of its environment, ` +
-        `over the ${MANAGED_SECRETS_ENV_BUDGET.toLocaleString('en-US')} it may use of Lambda's 4 KB`);
-    }
+    this.checkSize(fail);
     this.reconcile(fail);
     const permissions = this.permissions;
     const dependable: IDependable = new (class implements IDependable {})();
@@ -65,17 +64,29 @@ export class RotationScope {
     return dependable;
   }
 
-  /** The list the handler checks rotation events against; JSON, see ManagedSecretsList. */
-  private environmentValue(): string {
-    const names: Record<string, string[]> = {};
-    for (const name of [...this.names].sort()) {
-      const slash = name.lastIndexOf('/');
-      (names[name.slice(0, slash + 1)] ??= []).push(name.slice(slash + 1));
+  /** Lists a named secret that is not rotated, for the health check: no invoke permission, and rotation refuses it. */
+  addUnrotated(secretName: string, fail: (detail: string) => Error): void {
+    if (secretName.startsWith(this.defaultPrefix)) this.unrotatedPrefixes.add(this.defaultPrefix);
+    else this.unrotated.add(secretName);
+    this.checkSize(fail);
+  }
+
+  private checkSize(fail: (detail: string) => Error): void {
+    const size = MANAGED_SECRETS_ENV.length + longestResolvedLength(this.scope, this.environmentValue(), SECRET_NAME_MAX);
+    if (size > MANAGED_SECRETS_ENV_BUDGET) {
+      throw fail(`the handler's list of credential secrets (${this.names.size + this.unrotated.size} named ones) would take about ${size.toLocaleString('en-US')} characters of its environment, ` +
+        `over the ${MANAGED_SECRETS_ENV_BUDGET.toLocaleString('en-US')} it may use of Lambda's 4 KB`);
     }
+  }
+
+  /** The list the handler checks rotation events against, and the health check reads; JSON, see ManagedSecretsList. */
+  private environmentValue(): string {
     const list: ManagedSecretsList = {
       arnPrefix: `arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:`,
       prefixes: [...this.prefixes].sort(),
-      names,
+      names: byPath(this.names),
+      ...(this.unrotated.size || this.unrotatedPrefixes.size
+        ? { unrotated: { prefixes: [...this.unrotatedPrefixes].sort(), names: byPath(this.unrotated) } } : {}),
     };
     return JSON.stringify(list);
   }
@@ -144,6 +155,16 @@ export function boundedPatterns(patterns: readonly NamePattern[], fail: (detail:
     current = dropCovered([...sorted.slice(0, best.i), merged, ...sorted.slice(best.i + 2)]);
   }
   return current;
+}
+
+/** Names grouped by their path up to and including the last '/'. */
+function byPath(names: ReadonlySet<string>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const name of [...names].sort()) {
+    const slash = name.lastIndexOf('/');
+    (out[name.slice(0, slash + 1)] ??= []).push(name.slice(slash + 1));
+  }
+  return out;
 }
 
 function dropCovered(patterns: readonly NamePattern[]): NamePattern[] {

@@ -3,27 +3,21 @@
  * patterns, bounded), the list of rotated secrets it checks events against,
  * its log group, and one function per set of handler options.
  */
-import { App, Aws, Stack } from 'aws-cdk-lib';
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Aws } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { isManagedSecret, parseManagedSecrets } from '../../lambda/managed-secrets';
 import { WorkspaceApiKey, WorkspaceServiceAccount } from '../../lib';
 import { COMMERCIAL_PSEUDO, resolveIntrinsics } from '../testbed/iam-limits';
+import { ofType, synth } from './synth';
 
 const WS = 'g-0123456789';
 const SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:';
 
-function synth(build: (stack: Stack) => void): { template: any; assert: Template; stack: Stack } {
-  const app = new App();
-  const stack = new Stack(app, 'TestStack', { env: { account: '111111111111', region: 'eu-west-1' } });
-  build(stack);
-  const template = app.synth().getStackByName('TestStack').template;
-  return { template, assert: Template.fromJSON(template), stack };
-}
-
-const ofType = (template: any, type: string) => Object.entries<any>(template.Resources).filter(([, r]) => r.Type === type);
 const resolved = (template: any, value: unknown) => resolveIntrinsics(value, template, COMMERCIAL_PSEUDO);
-const sourceArns = (template: any) => ofType(template, 'AWS::Lambda::Permission').map(([, r]) => resolved(template, r.Properties.SourceArn)).sort();
+/** Secrets Manager's invoke permissions (the health check's schedule has its own, tested in monitoring.test.ts). */
+const rotationPermissions = (template: any) => ofType(template, 'AWS::Lambda::Permission').filter(([, r]) => r.Properties.Principal === 'secretsmanager.amazonaws.com');
+const sourceArns = (template: any) => rotationPermissions(template).map(([, r]) => resolved(template, r.Properties.SourceArn)).sort();
 const managedList = (template: any, fn?: string) => {
   const [, f] = ofType(template, 'AWS::Lambda::Function').find(([id]) => !fn || id.startsWith(fn))!;
   return parseManagedSecrets(resolved(template, f.Properties.Environment.Variables.GRAFANA_CREDENTIALS_MANAGED_SECRETS))!;
@@ -38,7 +32,7 @@ describe('rotation invoke permissions', () => {
       new WorkspaceApiKey(stack, 'A', { workspaceId: WS });
       new WorkspaceApiKey(stack, 'B', { workspaceId: WS });
     });
-    assert.resourceCountIs('AWS::Lambda::Permission', 1);
+    assert.resourcePropertiesCountIs('AWS::Lambda::Permission', { Principal: 'secretsmanager.amazonaws.com' }, 1);
     assert.hasResourceProperties('AWS::Lambda::Permission', {
       Principal: 'secretsmanager.amazonaws.com', SourceAccount: { Ref: 'AWS::AccountId' },
     });
@@ -56,7 +50,7 @@ describe('rotation invoke permissions', () => {
     expect(sourceArns(template)).toEqual([
       `${SECRET}grafana-credentials/TestStack/*`, `${SECRET}grafana-top-??????`, `${SECRET}team/grafana/*`,
     ]);
-    const permissions = Object.fromEntries(ofType(template, 'AWS::Lambda::Permission').map(([id, r]) => [id, resolved(template, r.Properties.SourceArn)]));
+    const permissions = Object.fromEntries(rotationPermissions(template).map(([id, r]) => [id, resolved(template, r.Properties.SourceArn)]));
     for (const [id, schedule] of ofType(template, 'AWS::SecretsManager::RotationSchedule')) {
       const secret = template.Resources[schedule.Properties.SecretId.Ref];
       const arn = `${SECRET}${secret.Properties.Name}-AbCdEf`;
@@ -95,7 +89,11 @@ describe('the list of rotated secrets in the function environment', () => {
       new WorkspaceServiceAccount(stack, 'Sa', { workspaceId: WS }).addToken('T');
     });
     const list = managedList(template);
-    expect(list).toEqual({ arnPrefix: SECRET, prefixes: ['grafana-credentials/TestStack/'], names: { '': ['grafana-top'], 'team/grafana/': ['a'] } });
+    expect(list).toEqual({
+      arnPrefix: SECRET, prefixes: ['grafana-credentials/TestStack/'], names: { '': ['grafana-top'], 'team/grafana/': ['a'] },
+      // For the health check only.
+      unrotated: { prefixes: [], names: { 'team/grafana/': ['never'] } },
+    });
     for (const name of ['grafana-credentials/TestStack/Plain', 'grafana-credentials/TestStack/Sa/T', 'team/grafana/a', 'grafana-top']) {
       expect({ name, managed: isManagedSecret(`${SECRET}${name}-AbCdEf`, list) }).toEqual({ name, managed: true });
     }
@@ -115,7 +113,7 @@ describe('the list of rotated secrets in the function environment', () => {
     const make = () => synth((stack) => {
       for (let i = 0; i < 80; i++) new WorkspaceApiKey(stack, `K${i}`, { workspaceId: WS, secretName: `team/grafana/a-long-descriptive-secret-name-for-dashboards-${i}` });
     });
-    expect(make).toThrow(/^WorkspaceApiKey TestStack\/K\d+: secretName 'team\/grafana\/a-long-[^']+': the handler's list of rotated secrets \(\d+ named ones\) would take about [\d,]+ characters of its environment, over the 3,584 it may use of Lambda's 4 KB\. Use default secret names/);
+    expect(make).toThrow(/^WorkspaceApiKey TestStack\/K\d+: secretName 'team\/grafana\/a-long-[^']+': the handler's list of credential secrets \(\d+ named ones\) would take about [\d,]+ characters of its environment, over the 3,584 it may use of Lambda's 4 KB\. Use default secret names/);
   });
 });
 
@@ -149,7 +147,9 @@ describe('log group', () => {
   });
 });
 
-test('the function resource policy for Secrets Manager names no other principal', () => {
-  const { assert } = synth((stack) => new WorkspaceApiKey(stack, 'K', { workspaceId: WS }));
-  assert.allResourcesProperties('AWS::Lambda::Permission', { Principal: 'secretsmanager.amazonaws.com', SourceArn: Match.anyValue() });
+test('the function resource policy names Secrets Manager and the health-check rule, each with a SourceArn, and no other principal', () => {
+  const { template } = synth((stack) => new WorkspaceApiKey(stack, 'K', { workspaceId: WS }));
+  const permissions = ofType(template, 'AWS::Lambda::Permission').map(([, r]) => r.Properties);
+  expect(permissions.map((p) => p.Principal).sort()).toEqual(['events.amazonaws.com', 'secretsmanager.amazonaws.com']);
+  expect(permissions.every((p) => p.SourceArn !== undefined)).toBe(true);
 });

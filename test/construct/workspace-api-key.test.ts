@@ -24,7 +24,10 @@ describe('WorkspaceApiKey resources', () => {
     template.resourceCountIs('Custom::GrafanaWorkspaceApiKey', 2);
     template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 2);
     template.resourceCountIs('AWS::Lambda::Function', 1);
-    template.resourceCountIs('AWS::Lambda::Permission', 1);
+    // One for Secrets Manager's rotation, one for the stack's health-check schedule.
+    template.resourcePropertiesCountIs('AWS::Lambda::Permission', { Principal: 'secretsmanager.amazonaws.com' }, 1);
+    template.resourcePropertiesCountIs('AWS::Lambda::Permission', { Principal: 'events.amazonaws.com' }, 1);
+    template.resourceCountIs('AWS::Events::Rule', 1);
     template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 0);
   });
 
@@ -48,7 +51,7 @@ describe('WorkspaceApiKey resources', () => {
     const { template } = stackWith((stack) => new WorkspaceApiKey(stack, 'Key', { workspaceId: WS }));
     const [schedule] = Object.values(template.findResources('AWS::SecretsManager::RotationSchedule'));
     const crId = Object.keys(template.findResources('Custom::GrafanaWorkspaceApiKey'))[0];
-    const permId = Object.keys(template.findResources('AWS::Lambda::Permission'))[0];
+    const permId = Object.keys(template.findResources('AWS::Lambda::Permission', { Properties: { Principal: 'secretsmanager.amazonaws.com' } }))[0];
     expect(schedule.DependsOn).toEqual(expect.arrayContaining([crId, permId]));
   });
 
@@ -62,7 +65,7 @@ describe('WorkspaceApiKey resources', () => {
   test('rotate: false makes no schedule and no invoke permission', () => {
     const { template } = stackWith((stack) => new WorkspaceApiKey(stack, 'Key', { workspaceId: WS, rotate: false }));
     template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
-    template.resourceCountIs('AWS::Lambda::Permission', 0);
+    template.resourcePropertiesCountIs('AWS::Lambda::Permission', { Principal: 'secretsmanager.amazonaws.com' }, 0);
   });
 
   test('workspaceUrl and verifyRotatedKey reach the handler through the template only: resource properties and the function environment, never secret tags', () => {
@@ -123,8 +126,11 @@ describe('IAM', () => {
         ]),
       },
     });
-    const policy = JSON.stringify(template.findResources('AWS::IAM::Policy'));
-    expect(policy).not.toContain('"Resource":"*"');
+    // The one exception, for the health check: ListSecrets, which IAM cannot scope to resources and which returns no values.
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(policies.filter((st) => JSON.stringify(st).includes('"Resource":"*"'))).toEqual([
+      { Sid: 'FindCredentialSecrets', Effect: 'Allow', Action: 'secretsmanager:ListSecrets', Resource: '*' },
+    ]);
   });
 
   test('a custom secret name gets its own narrow pattern', () => {
@@ -137,11 +143,12 @@ describe('IAM', () => {
       for (let i = 0; i < 150; i++) new WorkspaceApiKey(stack, `Key${i}`, { workspaceId: `g-000000000${i % 3}` });
     });
     const policies = template.findResources('AWS::IAM::Policy');
-    expect(Object.keys(policies)).toHaveLength(1);
+    // The grants, and the health check's ListSecrets: both inline, counted together by IAM.
+    expect(Object.keys(policies)).toHaveLength(2);
     expect(template.findResources('AWS::IAM::ManagedPolicy')).toEqual({});
-    const [policy] = Object.values(policies);
-    expect(JSON.stringify(policy.Properties.PolicyDocument).length).toBeLessThan(10240);
-    expect(Object.keys(template.toJSON().Resources).length).toBeLessThanOrEqual(150 * 3 + 4 + 1);
+    expect(Object.values(policies).reduce((n, policy) => n + JSON.stringify(policy.Properties.PolicyDocument).length, 0)).toBeLessThan(10240);
+    // Three per key; the function, its role, policy, log group and rotation permission; the health check's rule, permission and policy.
+    expect(Object.keys(template.toJSON().Resources).length).toBeLessThanOrEqual(150 * 3 + 5 + 3);
   });
 
   test('grantRead gives read on that secret only, and decrypt with a customer key', () => {

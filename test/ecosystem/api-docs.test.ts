@@ -43,9 +43,12 @@ test('jsii assembly: every exported type, with the Python, Java, .NET and Go tar
   const assembly = JSON.parse(fs.readFileSync(assemblyFile, 'utf8'));
   expect(assembly.name).toBe('cdk-grafana-credentials');
   expect(Object.keys(assembly.types).sort()).toEqual([
+    'cdk-grafana-credentials.CredentialBase',
     'cdk-grafana-credentials.CredentialOptions',
     'cdk-grafana-credentials.GrafanaApiKey',
     'cdk-grafana-credentials.GrafanaApiKeyProps',
+    'cdk-grafana-credentials.GrafanaCredentialsHandler',
+    'cdk-grafana-credentials.GrafanaCredentialsHandlerOptions',
     'cdk-grafana-credentials.GrafanaRole',
     'cdk-grafana-credentials.GrafanaServiceAccount',
     'cdk-grafana-credentials.GrafanaServiceAccountAttributes',

@@ -62,7 +62,8 @@ export class ModelSecret {
   deletedDate?: Date;
   /** When the recovery window ends and the secret is gone for good. */
   deletionDate?: Date;
-  rotation?: { lambdaArn?: string; rules?: Record<string, unknown>; enabled: boolean };
+  /** `nextRotationDate`: what ListSecrets reports as NextRotationDate (tests set it; the model does not schedule). */
+  rotation?: { lambdaArn?: string; rules?: Record<string, unknown>; enabled: boolean; nextRotationDate?: Date };
 
   constructor(readonly arn: string, readonly name: string, public tags: Tag[] = []) {}
 
@@ -145,6 +146,7 @@ export class SecretsManagerModel {
       case 'PutSecretValue': return this.putSecretValue(input);
       case 'UpdateSecretVersionStage': return this.updateSecretVersionStage(input);
       case 'ListSecretVersionIds': return this.listSecretVersionIds(input);
+      case 'ListSecrets': return this.listSecrets(input);
       case 'DeleteSecret': return this.deleteSecret(input);
       case 'RestoreSecret': return this.restoreSecret(input);
       case 'TagResource': return this.tagResource(input);
@@ -248,6 +250,27 @@ export class SecretsManagerModel {
       throw new SecretsManagerError('InvalidParameterException', 'Specify MoveToVersionId, RemoveFromVersionId or both');
     }
     return { ARN: s.arn, Name: s.name };
+  }
+
+  /**
+   * ListSecrets with a `name` filter, as the service answers it: a name
+   * matches when it begins with one of the filter's values; secrets scheduled
+   * for deletion are left out; at most 100 a page. Metadata only, no values.
+   */
+  listSecrets(input: { Filters?: Array<{ Key: string; Values: string[] }>; MaxResults?: number; NextToken?: string }) {
+    this.purge();
+    const values = input.Filters?.find((f) => f.Key === 'name')?.Values;
+    const all = [...this.secrets.values()].filter((x) => !x.deletedDate && (!values || values.some((v) => x.name.startsWith(v))))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const start = Number(input.NextToken ?? 0);
+    const page = all.slice(start, start + Math.min(100, input.MaxResults ?? 100));
+    return {
+      SecretList: page.map((x) => ({
+        ARN: x.arn, Name: x.name, Description: x.description, RotationEnabled: x.rotation?.enabled ?? false,
+        ...(x.rotation?.nextRotationDate ? { NextRotationDate: x.rotation.nextRotationDate } : {}),
+      })),
+      ...(start + page.length < all.length ? { NextToken: String(start + page.length) } : {}),
+    };
   }
 
   listSecretVersionIds(input: { SecretId: string; IncludeDeprecated?: boolean }) {

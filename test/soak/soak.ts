@@ -100,7 +100,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
   const random = seededRandom(seed);
   const started = Date.now();
   const standins = await AwsStandIns.start({ seed, startTime: Date.UTC(2027, 0, 1) });
-  const driver = await CfnDriver.start(standins, { serviceTimeoutMs: 60_000 });
+  // Credential names derive from the stack id: a fixed one keeps a seeded run's names the same.
+  const driver = await CfnDriver.start(standins, { serviceTimeoutMs: 60_000, stackUuid: '50a50a50-0000-4000-8000-000000000000' });
   driver.host.maxLogs = 50;
   const ws = standins.addWorkspace({ grafanaVersion: '10.4' }).id;
   // A self-managed Grafana server beside the workspace (issue #16), with its admin credential in a secret of its own.

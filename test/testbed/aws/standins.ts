@@ -182,6 +182,13 @@ export class AwsStandIns {
     return [...this.workspace(workspaceId).serviceAccounts.values()].filter((s) => !s.deleted).map(({ id, name, role }) => ({ id, name, role }));
   }
 
+  /** Someone deletes the credential of this name in Grafana's UI: it stops working, nothing tells the library. */
+  revokeOutOfBand(workspaceId: string, name: string): void {
+    const c = this.allCredentials(workspaceId).find((x) => x.name === name && !x.deleted);
+    if (!c) throw new Error(`no live credential ${name} in workspace ${workspaceId}`);
+    c.deleted = true;
+  }
+
   isKeyValid(token: string): boolean {
     const c = this.tokens.get(token);
     return !!c && this.isLive(c);

@@ -80,6 +80,11 @@ export interface DriverOptions {
    * @default 1
    */
   readonly concurrency?: number;
+  /**
+   * The stack id's UUID. Credential names derive from the stack id, so a run that must repeat (a seeded soak) fixes it.
+   * @default a random UUID
+   */
+  readonly stackUuid?: string;
 }
 
 export interface RotationScheduleState { readonly secretArn: string; readonly functionLogicalId: string; readonly expression: string }
@@ -104,9 +109,10 @@ export class CfnDriver {
   private functions = new Map<string, FunctionSpec>();
   private crashed = false;
   private stackName = 'TestStack';
-  private readonly stackId = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/TestStack/${randomUUID()}`;
+  private readonly stackId: string;
 
   private constructor(readonly standins: AwsStandIns, private readonly opts: DriverOptions) {
+    this.stackId = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/TestStack/${opts.stackUuid ?? randomUUID()}`;
     this.host = new LambdaHost(() => standins.env());
     this.server = http.createServer((req, res) => {
       let body = '';
@@ -129,6 +135,8 @@ export class CfnDriver {
 
   physicalId(logicalId: string): string { return this.require(logicalId).physicalId; }
   attribute(logicalId: string, name: string): string { return this.require(logicalId).attributes[name]; }
+  /** A resource's properties as deployed, intrinsics resolved. */
+  resourceProperties(logicalId: string): Json { return this.require(logicalId).props; }
   logicalIdsOfType(type: string): string[] { return [...this.resources.values()].filter((r) => r.type === type).map((r) => r.logicalId); }
   /** ARN of the first secret whose logical id starts with `prefix`. */
   secretArn(prefix: string): string {
@@ -343,6 +351,8 @@ export class CfnDriver {
       state.attributes.Arn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`;
     } else if (def.Type === 'AWS::ApiGateway::UsagePlan') {
       state.physicalId = this.standins.apiGateway.createUsagePlan(String(props.UsagePlanName ?? id));
+    } else if (def.Type === 'AWS::Events::Rule') {
+      state.attributes.Arn = `arn:aws:events:${REGION}:${ACCOUNT}:rule/${state.physicalId}`;
     } else if (def.Type === 'AWS::SecretsManager::RotationSchedule') {
       this.standins.cloudFormationCall('RotateSecret', { SecretId: props.SecretId, RotationLambdaARN: props.RotationLambdaARN, RotationRules: props.RotationRules });
       state.physicalId = String(props.SecretId);
@@ -439,6 +449,30 @@ export class CfnDriver {
     const fn = this.functions.get(schedule.functionLogicalId)!;
     const event = { Step: step, SecretId: secretArn, ClientRequestToken: token };
     return opts.reuse ? this.host.invokeReusing(opts.reuse, fn, event, opts) : this.host.invoke(fn, event, opts);
+  }
+
+  // ---------- EventBridge's side ----------
+
+  /**
+   * Fires the stack's scheduled rules once, as EventBridge does when their
+   * schedule comes round: each target function is invoked with the rule's
+   * constant input. Resolves with one invocation per target.
+   */
+  async fireScheduledRules(): Promise<InvocationResult[]> {
+    const out: InvocationResult[] = [];
+    for (const r of this.resources.values()) {
+      if (r.type !== 'AWS::Events::Rule' || !r.props.ScheduleExpression || r.props.State === 'DISABLED') continue;
+      for (const target of r.props.Targets ?? []) {
+        const fnId = this.functionForArn(String(target.Arn));
+        const fn = this.functions.get(fnId);
+        if (!fn) throw new Error(`rule ${r.logicalId}: target ${String(target.Arn)} is not a function of the stack`);
+        const allowed = [...this.resources.values()].some((p) => p.type === 'AWS::Lambda::Permission' && p.props.Principal === 'events.amazonaws.com'
+          && this.functionForArn(String(p.props.FunctionName)) === fnId && p.props.SourceArn === r.attributes.Arn);
+        if (!allowed) throw new Error(`rule ${r.logicalId}: no permission lets EventBridge invoke ${fnId} for this rule`);
+        out.push(await this.host.invoke(fn, target.Input !== undefined ? JSON.parse(String(target.Input)) : {}));
+      }
+    }
+    return out;
   }
 
   // ---------- templates ----------

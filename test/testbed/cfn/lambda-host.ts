@@ -126,8 +126,11 @@ export class LambdaHost {
     const marker = output.lastIndexOf('__INVOCATION_ERROR__');
     let error: InvocationResult['error'];
     if (marker >= 0) {
-      try { error = JSON.parse(output.slice(marker + '__INVOCATION_ERROR__'.length).split('\n')[0]); } catch { error = { message: 'unparseable error' }; }
-      output = output.slice(0, marker);
+      const start = marker + '__INVOCATION_ERROR__'.length;
+      const end = output.indexOf('\n', start);
+      try { error = JSON.parse(output.slice(start, end === -1 ? undefined : end)); } catch { error = { message: 'unparseable error' }; }
+      // Only the marker line goes: stdout and stderr arrive on separate pipes, so what the handler wrote to stdout may come after it.
+      output = output.slice(0, marker) + (end === -1 ? '' : output.slice(end + 1));
     }
     this.keepLog(output);
     return { ok: exitCode === 0, timedOut: watch.timedOut, error, logs: output, durationMs: Date.now() - started, exitCode };

@@ -68,8 +68,10 @@ export interface Bed {
   world: World;
   /** Every body PUT to the ResponseURL, in order. */
   readonly bodies: string[];
-  /** Every console line written during the current test. */
+  /** Every console line written during the current test, and every metric line (EMF) written to stdout. */
   readonly logs: string[];
+  /** The metric lines (Embedded Metric Format) written during the current test, parsed. */
+  readonly metrics: Array<Record<string, any>>;
   /** Messages of errors the handler threw (rotation steps). */
   readonly errors: string[];
   responseUrl: string;
@@ -104,6 +106,7 @@ export function useBed(): Bed {
     world: new World(),
     bodies: [],
     logs: [],
+    metrics: [],
     errors: [],
     responseUrl: '',
     responseStatuses: [],
@@ -178,6 +181,7 @@ export function useBed(): Bed {
     fake.wire();
     bed.bodies.length = 0;
     bed.logs.length = 0;
+    bed.metrics.length = 0;
     bed.errors.length = 0;
     bed.responseStatuses.length = 0;
     bed.onAnswer = undefined;
@@ -186,6 +190,15 @@ export function useBed(): Bed {
         bed.logs.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
       }));
     }
+    // The handler writes metric lines straight to stdout (see lambda/metrics.ts).
+    const write = process.stdout.write.bind(process.stdout);
+    spies.push(jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) => {
+      const text = String(chunk);
+      if (!text.startsWith('{"_aws"')) return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+      bed.logs.push(text.trimEnd());
+      bed.metrics.push(JSON.parse(text));
+      return true;
+    }) as typeof process.stdout.write));
   });
 
   afterEach(() => {

@@ -19,7 +19,7 @@ import { ModelSecret, SecretsManagerError, SecretsManagerModel } from '../../mod
 export type Op =
   | 'CreateWorkspaceApiKey' | 'DeleteWorkspaceApiKey' | 'DescribeWorkspace'
   | 'DescribeSecret' | 'GetSecretValue' | 'PutSecretValue' | 'UpdateSecretVersionStage'
-  | 'ListSecretVersionIds' | 'RestoreSecret' | 'DeleteSecret';
+  | 'ListSecretVersionIds' | 'RestoreSecret' | 'DeleteSecret' | 'ListSecrets';
 
 export interface Call { readonly op: Op; readonly input: any }
 
@@ -77,7 +77,8 @@ export class World {
     return ws;
   }
   addSecret(arn: string, tags: Record<string, string> = {}): FakeSecret {
-    return this.sm.addSecret(arn, undefined, Object.entries(tags).map(([Key, Value]) => ({ Key, Value })));
+    // A secret's ARN is its name, '-' and 6 characters.
+    return this.sm.addSecret(arn, (arn.split(':secret:')[1] ?? arn).replace(/-[A-Za-z0-9]{6}$/, ''), Object.entries(tags).map(([Key, Value]) => ({ Key, Value })));
   }
   secret(arn: string): FakeSecret {
     const s = this.secrets.get(arn);
@@ -161,6 +162,7 @@ export class World {
       case 'PutSecretValue':
       case 'UpdateSecretVersionStage':
       case 'ListSecretVersionIds':
+      case 'ListSecrets':
       case 'RestoreSecret':
       case 'DeleteSecret':
         try {
@@ -195,6 +197,7 @@ export function installFakeAws(world: () => World) {
     [sm, S.PutSecretValueCommand, 'PutSecretValue'],
     [sm, S.UpdateSecretVersionStageCommand, 'UpdateSecretVersionStage'],
     [sm, S.ListSecretVersionIdsCommand, 'ListSecretVersionIds'],
+    [sm, S.ListSecretsCommand, 'ListSecrets'],
     [sm, S.RestoreSecretCommand, 'RestoreSecret'],
     [sm, S.DeleteSecretCommand, 'DeleteSecret'],
   ];
