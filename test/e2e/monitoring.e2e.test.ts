@@ -6,7 +6,10 @@
  * Manager would send for that failure.
  */
 import { Duration } from 'aws-cdk-lib';
-import { GrafanaCredentialsHandler, WorkspaceApiKey } from '../../lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { GrafanaCredentialsHandler, GrafanaRole, GrafanaServiceAccount, RotatingApiKey, SelfManagedGrafana, WorkspaceApiKey } from '../../lib';
+import { GrafanaServerStandIn } from '../testbed/grafana/server';
 import type { InvocationResult } from '../testbed/cfn/lambda-host';
 import { rotate } from '../testbed/cfn/rotation';
 import { matchesEventPattern, rotationFailedEvent } from '../testbed/events/event-pattern';
@@ -79,4 +82,41 @@ test('healthCheck: false deploys no schedule: nothing runs', async () => {
   expect(await bed.driver.deploy(twoKeys({ healthCheck: false }))).toMatchObject({ ok: true });
   expect(await bed.driver.fireScheduledRules()).toEqual([]);
   expect(bed.driver.logicalIdsOfType('AWS::Events::Rule').filter((id) => !id.startsWith('KeyKeyRotationFailed'))).toEqual([]);
+});
+
+test('the health check covers every kind in the stack: a self-managed Grafana token and an API Gateway key (no SecondsUntilExpiry: it never expires) report CredentialWorks 0 once revoked or out of their plan', async () => {
+  const grafana = await GrafanaServerStandIn.start({ version: '11.3.0', now: () => bed.standins.clock.now() });
+  try {
+    const adminSecretArn = bed.standins.cloudFormationCall('CreateSecret', {
+      Name: 'ops/grafana-admin', SecretString: JSON.stringify({ user: grafana.adminUser, password: grafana.adminPassword }),
+    }).ARN;
+    const stack = newStack();
+    const server = SelfManagedGrafana.fromAttributes(stack, 'Grafana', {
+      url: grafana.url, adminSecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'AdminSecret', adminSecretArn),
+    });
+    new GrafanaServiceAccount(stack, 'Ci', { grafana: server, grafanaRole: GrafanaRole.EDITOR }).addToken('Deploy', { timeToLive: Duration.days(7) });
+    const gold = new apigateway.UsagePlan(stack, 'Gold', { name: 'Gold' });
+    new RotatingApiKey(stack, 'Partner', { usagePlans: [gold], apiKeyNamePrefix: 'partner' });
+    expect(await bed.driver.deploy(stack)).toMatchObject({ ok: true });
+    const [tokenName, keyName] = [secretName('CiDeploySecret'), secretName('PartnerSecret')];
+
+    const before = metricLines(await bed.driver.fireScheduledRules());
+    expect(before.map((m) => m.SecretName).sort()).toEqual([tokenName, keyName].sort());
+    const token = before.find((m) => m.SecretName === tokenName)!;
+    expect(token).toMatchObject({ CredentialWorks: 1, RotationOverdue: 0 });
+    expect(token.SecondsUntilExpiry).toBeGreaterThan(7 * 86_400 - 120);
+    const key = before.find((m) => m.SecretName === keyName)!;
+    expect(key).toMatchObject({ CredentialWorks: 1, RotationOverdue: 0 });
+    expect(key.SecondsUntilExpiry).toBeUndefined();
+    expect(key._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name)).toEqual(['CredentialWorks', 'RotationOverdue']);
+
+    grafana.revokeByName(versionWith(bed.standins, bed.driver.secretArn('CiDeploySecret'))!.value.tokenName);
+    bed.standins.apiGateway.deleteUsagePlan(bed.standins.apiGateway.usagePlanId('Gold'));
+    const after = metricLines(await bed.driver.fireScheduledRules());
+    expect(after.find((m) => m.SecretName === tokenName)).toMatchObject({ CredentialWorks: 0 });
+    expect(after.find((m) => m.SecretName === keyName)).toMatchObject({ CredentialWorks: 0 });
+    for (const secret of grafana.secrets()) for (const text of bed.driver.logs()) expect(text.includes(secret)).toBe(false);
+  } finally {
+    await grafana.stop();
+  }
 });
