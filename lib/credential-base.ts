@@ -25,7 +25,8 @@ export abstract class CredentialBase extends Construct {
 
   /**
    * Seconds until the credential in AWSCURRENT expires, as the stack's health
-   * check last saw it. Minimum over the health-check interval.
+   * check last saw it; no data for a credential that never expires (an API
+   * Gateway key). Minimum over the health-check interval.
    */
   metricSecondsUntilExpiry(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return credentialMetric(this, this, METRICS.secondsUntilExpiry, props);
