@@ -124,7 +124,6 @@ export function explainRefusal(answer: GrafanaAnswer, server: Server, action: st
     403: 'the admin credential lacks the permission: give it the Admin role (in the organization of orgId)',
     404: 'check the url, orgId and the service account id',
     409: 'the name is taken',
-    412: 'the server refused a precondition; deploy again',
   };
   const where = `${new URL(server.url).origin}${server.orgId ? ` (organization ${server.orgId})` : ''}`;
   return new ServiceError(`${action} on ${where} failed (HTTP ${answer.status}${message ? `: ${message}` : ''}): ${fix[answer.status] ?? 'see the server log'}`);
@@ -236,6 +235,9 @@ export const serverApiKeyIssuer: Issuer = {
 
 const tokensPath = (serviceAccountId: string) => `/api/serviceaccounts/${encodeURIComponent(serviceAccountId)}/tokens`;
 
+/** A taken token name: 409 on Grafana 9.0, then 400 with this messageId (ErrDuplicateToken became an errutil.BadRequest). */
+const tokenNameTaken = (answer: GrafanaAnswer) => answer.status === 409 || (answer.status === 400 && answer.body?.messageId === 'serviceaccounts.ErrTokenAlreadyExists');
+
 /** Every token of a service account; undefined when the account is gone. */
 async function listTokens(server: Server, serviceAccountId: string): Promise<Array<{ id: string; name: string }> | undefined> {
   const action = `Listing tokens of service account ${serviceAccountId}`;
@@ -265,7 +267,7 @@ export const serverServiceAccountTokenIssuer: Issuer = {
     const { serviceAccountId, secondsToLive } = definition;
     const action = `Creating token ${name} for service account ${serviceAccountId}`;
     const answer = await callAsAdmin(server, 'POST', tokensPath(serviceAccountId), action, { name, secondsToLive: Number(secondsToLive) });
-    if (answer.status === 409) throw new NameInUseError(name);
+    if (tokenNameTaken(answer)) throw new NameInUseError(name);
     if (answer.status !== 200) throw explainRefusal(answer, server, action);
     const key = answer.body?.key;
     if (typeof key !== 'string' || !key || answer.body?.id === undefined) throw new ServiceError(`${action} on ${new URL(server.url).origin} returned no token`, true);
