@@ -167,11 +167,16 @@ function expiry(secondsToLive: string): string {
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const issuedPattern = (prefix: string) => new RegExp(`^${escapeRegExp(prefix)}-[0-9a-f]{10}$`);
 
-async function listApiKeys(server: Server): Promise<Array<{ id: string; name: string }>> {
-  const answer = await callAsAdmin(server, 'GET', '/api/auth/keys?includeExpired=true', 'Listing API keys');
-  if (answer.status !== 200 || !Array.isArray(answer.body)) throw explainRefusal(answer, server, 'Listing API keys');
-  return answer.body.map((k: any) => ({ id: String(k.id), name: String(k.name) }));
+/** The {id, name} of each credential a list returns (one plain JSON array: neither list pages). A 404 is the
+ * owner gone (undefined) where `ownerMayBeGone` (a deleted service account), and a refusal otherwise. */
+async function listAll(server: Server, path: string, action: string, ownerMayBeGone = false): Promise<Array<{ id: string; name: string }> | undefined> {
+  const answer = await callAsAdmin(server, 'GET', path, action);
+  if (answer.status === 404 && ownerMayBeGone) return undefined;
+  if (answer.status !== 200 || !Array.isArray(answer.body)) throw explainRefusal(answer, server, action);
+  return answer.body.map((c: any) => ({ id: String(c.id), name: String(c.name) }));
 }
+
+const listApiKeys = (server: Server) => listAll(server, '/api/auth/keys?includeExpired=true', 'Listing API keys');
 
 async function deleteApiKey(server: Server, id: string, name: string): Promise<void> {
   const answer = await callAsAdmin(server, 'DELETE', `/api/auth/keys/${encodeURIComponent(id)}`, `Deleting API key ${name}`);
@@ -213,7 +218,7 @@ export const serverApiKeyIssuer: Issuer = {
 
   async revokeByName(definition, name) {
     const server = serverOf(definition);
-    for (const key of await listApiKeys(server)) if (key.name === name) await deleteApiKey(server, key.id, name);
+    for (const key of await listApiKeys(server) ?? []) if (key.name === name) await deleteApiKey(server, key.id, name);
   },
 
   async revoke(record: CredentialRecord) {
@@ -229,7 +234,7 @@ export const serverApiKeyIssuer: Issuer = {
 
   async listIssuedNames(definition) {
     const pattern = issuedPattern(definition.namePrefix);
-    return (await listApiKeys(serverOf(definition))).filter((k) => pattern.test(k.name)).map((k) => k.name);
+    return (await listApiKeys(serverOf(definition)))?.filter((k) => pattern.test(k.name)).map((k) => k.name);
   },
 };
 
@@ -239,13 +244,7 @@ const tokensPath = (serviceAccountId: string) => `/api/serviceaccounts/${encodeU
 const tokenNameTaken = (answer: GrafanaAnswer) => answer.status === 409 || (answer.status === 400 && answer.body?.messageId === 'serviceaccounts.ErrTokenAlreadyExists');
 
 /** Every token of a service account; undefined when the account is gone. */
-async function listTokens(server: Server, serviceAccountId: string): Promise<Array<{ id: string; name: string }> | undefined> {
-  const action = `Listing tokens of service account ${serviceAccountId}`;
-  const answer = await callAsAdmin(server, 'GET', tokensPath(serviceAccountId), action);
-  if (answer.status === 404) return undefined;
-  if (answer.status !== 200 || !Array.isArray(answer.body)) throw explainRefusal(answer, server, action);
-  return answer.body.map((t: any) => ({ id: String(t.id), name: String(t.name) }));
-}
+const listTokens = (server: Server, id: string) => listAll(server, tokensPath(id), `Listing tokens of service account ${id}`, true);
 
 async function deleteToken(server: Server, serviceAccountId: string, tokenId: string, name: string): Promise<void> {
   const action = `Deleting token ${name} of service account ${serviceAccountId}`;

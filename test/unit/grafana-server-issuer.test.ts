@@ -4,10 +4,11 @@ import * as https from 'https';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { grafanaRequest } from '../../lambda/clients/grafana-http';
-import { explainRefusal, serverServiceAccountTokenIssuer } from '../../lambda/issuers/grafana-server';
+import { explainRefusal, serverApiKeyIssuer, serverServiceAccountTokenIssuer } from '../../lambda/issuers/grafana-server';
 import { NameInUseError, ServiceError } from '../../lambda/issuers/types';
 import { HANDLER_ENV } from '../../lib/private/contract';
 import { GrafanaServerStandIn } from '../testbed/grafana/server';
+import { startHttpsWorkspace } from './helpers/https-workspace';
 
 const ADMIN_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:grafana-admin-AbCdEf';
 const sm = mockClient(SecretsManagerClient);
@@ -64,4 +65,24 @@ test("any other 400 stays a refusal with Grafana's reason, and never carries a t
 test('a status Grafana never answers on these endpoints (412, say from a proxy in front) names the server, the status and its message, and invents no fix', () => {
   const err = explainRefusal({ status: 412, body: { message: 'Precondition Failed' } }, { url: 'https://grafana.example.com', allowHttp: false }, 'Creating API key k');
   expect(err.message).toBe('Creating API key k on https://grafana.example.com failed (HTTP 412: Precondition Failed): see the server log');
+});
+
+test('listing: the tokens of a deleted service account are gone (undefined); an API-key list answering 404 is refused, never read as empty', async () => {
+  const id = await serviceAccount();
+  const def = definition(id);
+  await serverServiceAccountTokenIssuer.issue(def, 'ci-0123456789');
+  expect(await serverServiceAccountTokenIssuer.listIssuedNames!(def)).toEqual(['ci-0123456789']);
+  await grafanaRequest({ baseUrl: grafana.url, method: 'DELETE', path: `/api/serviceaccounts/${id}`, auth: { user: grafana.adminUser, password: grafana.adminPassword } });
+  expect(await serverServiceAccountTokenIssuer.listIssuedNames!(def)).toBeUndefined();
+  await expect(serverServiceAccountTokenIssuer.revokeByName(def, 'ci-0123456789')).resolves.toBeUndefined();
+
+  const proxy = await startHttpsWorkspace((_req, res) => { res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not found"}'); });
+  try {
+    process.env[HANDLER_ENV.servers] = JSON.stringify([[proxy.url, ADMIN_ARN]]);
+    const keys = { grafanaUrl: proxy.url, keyRole: 'VIEWER', secondsToLive: '86400', namePrefix: 'ci' };
+    await expect(serverApiKeyIssuer.listIssuedNames!(keys)).rejects.toThrow(/Listing API keys on https:\/\/127.0.0.1:\d+ failed \(HTTP 404: Not found\)/);
+    await expect(serverApiKeyIssuer.revokeByName(keys, 'ci-0123456789')).rejects.toThrow(/HTTP 404/);
+  } finally {
+    await proxy.close();
+  }
 });
