@@ -124,7 +124,6 @@ export function explainRefusal(answer: GrafanaAnswer, server: Server, action: st
     403: 'the admin credential lacks the permission: give it the Admin role (in the organization of orgId)',
     404: 'check the url, orgId and the service account id',
     409: 'the name is taken',
-    412: 'the server refused a precondition; deploy again',
   };
   const where = `${new URL(server.url).origin}${server.orgId ? ` (organization ${server.orgId})` : ''}`;
   return new ServiceError(`${action} on ${where} failed (HTTP ${answer.status}${message ? `: ${message}` : ''}): ${fix[answer.status] ?? 'see the server log'}`);
@@ -168,11 +167,16 @@ function expiry(secondsToLive: string): string {
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const issuedPattern = (prefix: string) => new RegExp(`^${escapeRegExp(prefix)}-[0-9a-f]{10}$`);
 
-async function listApiKeys(server: Server): Promise<Array<{ id: string; name: string }>> {
-  const answer = await callAsAdmin(server, 'GET', '/api/auth/keys?includeExpired=true', 'Listing API keys');
-  if (answer.status !== 200 || !Array.isArray(answer.body)) throw explainRefusal(answer, server, 'Listing API keys');
-  return answer.body.map((k: any) => ({ id: String(k.id), name: String(k.name) }));
+/** The {id, name} of each credential a list returns (one plain JSON array: neither list pages). A 404 is the
+ * owner gone (undefined) where `ownerMayBeGone` (a deleted service account), and a refusal otherwise. */
+async function listAll(server: Server, path: string, action: string, ownerMayBeGone = false): Promise<Array<{ id: string; name: string }> | undefined> {
+  const answer = await callAsAdmin(server, 'GET', path, action);
+  if (answer.status === 404 && ownerMayBeGone) return undefined;
+  if (answer.status !== 200 || !Array.isArray(answer.body)) throw explainRefusal(answer, server, action);
+  return answer.body.map((c: any) => ({ id: String(c.id), name: String(c.name) }));
 }
+
+const listApiKeys = (server: Server) => listAll(server, '/api/auth/keys?includeExpired=true', 'Listing API keys');
 
 async function deleteApiKey(server: Server, id: string, name: string): Promise<void> {
   const answer = await callAsAdmin(server, 'DELETE', `/api/auth/keys/${encodeURIComponent(id)}`, `Deleting API key ${name}`);
@@ -214,7 +218,7 @@ export const serverApiKeyIssuer: Issuer = {
 
   async revokeByName(definition, name) {
     const server = serverOf(definition);
-    for (const key of await listApiKeys(server)) if (key.name === name) await deleteApiKey(server, key.id, name);
+    for (const key of await listApiKeys(server) ?? []) if (key.name === name) await deleteApiKey(server, key.id, name);
   },
 
   async revoke(record: CredentialRecord) {
@@ -230,20 +234,17 @@ export const serverApiKeyIssuer: Issuer = {
 
   async listIssuedNames(definition) {
     const pattern = issuedPattern(definition.namePrefix);
-    return (await listApiKeys(serverOf(definition))).filter((k) => pattern.test(k.name)).map((k) => k.name);
+    return (await listApiKeys(serverOf(definition)))?.filter((k) => pattern.test(k.name)).map((k) => k.name);
   },
 };
 
 const tokensPath = (serviceAccountId: string) => `/api/serviceaccounts/${encodeURIComponent(serviceAccountId)}/tokens`;
 
+/** A taken token name: 409 on Grafana 9.0, then 400 with this messageId (ErrDuplicateToken became an errutil.BadRequest). */
+const tokenNameTaken = (answer: GrafanaAnswer) => answer.status === 409 || (answer.status === 400 && answer.body?.messageId === 'serviceaccounts.ErrTokenAlreadyExists');
+
 /** Every token of a service account; undefined when the account is gone. */
-async function listTokens(server: Server, serviceAccountId: string): Promise<Array<{ id: string; name: string }> | undefined> {
-  const action = `Listing tokens of service account ${serviceAccountId}`;
-  const answer = await callAsAdmin(server, 'GET', tokensPath(serviceAccountId), action);
-  if (answer.status === 404) return undefined;
-  if (answer.status !== 200 || !Array.isArray(answer.body)) throw explainRefusal(answer, server, action);
-  return answer.body.map((t: any) => ({ id: String(t.id), name: String(t.name) }));
-}
+const listTokens = (server: Server, id: string) => listAll(server, tokensPath(id), `Listing tokens of service account ${id}`, true);
 
 async function deleteToken(server: Server, serviceAccountId: string, tokenId: string, name: string): Promise<void> {
   const action = `Deleting token ${name} of service account ${serviceAccountId}`;
@@ -265,7 +266,7 @@ export const serverServiceAccountTokenIssuer: Issuer = {
     const { serviceAccountId, secondsToLive } = definition;
     const action = `Creating token ${name} for service account ${serviceAccountId}`;
     const answer = await callAsAdmin(server, 'POST', tokensPath(serviceAccountId), action, { name, secondsToLive: Number(secondsToLive) });
-    if (answer.status === 409) throw new NameInUseError(name);
+    if (tokenNameTaken(answer)) throw new NameInUseError(name);
     if (answer.status !== 200) throw explainRefusal(answer, server, action);
     const key = answer.body?.key;
     if (typeof key !== 'string' || !key || answer.body?.id === undefined) throw new ServiceError(`${action} on ${new URL(server.url).origin} returned no token`, true);

@@ -111,6 +111,18 @@ test('service account and token: create, rotation, delete with 0 orphans', async
   expect(grafana.existing()).toHaveLength(0);
 });
 
+test('every event delivered twice: Grafana 10 answers the retried token create with 400 ErrTokenAlreadyExists, which is the name in use', async () => {
+  // Since Grafana 9.x a taken token name is errutil.BadRequest (400, messageId serviceaccounts.ErrTokenAlreadyExists), not 409.
+  expect(await driver.deploy(tokenStack(), { duplicateEvents: true })).toMatchObject({ ok: true });
+  const token = valueOf('CiDeploySecret');
+  expect(grafana.live()).toEqual([expect.objectContaining({ kind: 'serviceAccountToken', name: token.tokenName })]);
+  expect(grafana.isValid(token.key)).toBe(true);
+  expect(grafana.counts().CreateToken).toBe(2); // the create, and the retried create's 400
+  expect(await driver.destroy({ duplicateEvents: true })).toMatchObject({ ok: true });
+  expect(grafana.existing()).toHaveLength(0);
+  expect(grafana.serviceAccounts()).toHaveLength(0);
+});
+
 test('an admin token instead of user and password, in another organization (X-Grafana-Org-Id)', async () => {
   const org = grafana.addOrg('Team');
   standins.cloudFormationCall('PutSecretValue', { SecretId: adminSecretArn, SecretString: JSON.stringify({ token: grafana.adminToken(org) }) });

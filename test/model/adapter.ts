@@ -16,16 +16,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import * as cfnResponse from '../../lambda/cfn-response';
 import { credentialName, parseOwnLabel } from '../../lambda/engine/ids';
 import { handler } from '../../lambda/index';
+import { Op, SDK_ROUTES, SdkClient } from '../unit/helpers/fake-aws';
 
 /** What an invocation answered CloudFormation. */
 export interface CfnAnswer { readonly status: 'SUCCESS' | 'FAILED'; readonly physicalResourceId: string; readonly reason?: string }
 
-/** The operations the handler may call; any other fails loudly. */
-export const OPS = [
-  'CreateWorkspaceApiKey', 'DeleteWorkspaceApiKey', 'DescribeWorkspace',
-  'DescribeSecret', 'GetSecretValue', 'PutSecretValue', 'UpdateSecretVersionStage', 'ListSecretVersionIds', 'RestoreSecret', 'DeleteSecret',
-] as const;
-export type Op = typeof OPS[number];
+/** The operations the handler may call (SDK_ROUTES); any other fails loudly. */
+export type { Op };
 
 export interface Hooks<Inv> {
   /** An AWS call made by `inv` (undefined outside any invocation). Resolve or reject it whenever the scheduler decides. */
@@ -40,21 +37,10 @@ const current = new AsyncLocalStorage<unknown>();
 export function installAdapter<Inv>(hooks: () => Hooks<Inv>): () => void {
   const grafana = mockClient(G.GrafanaClient);
   const sm = mockClient(S.SecretsManagerClient);
-  const routes: Array<[any, any, Op]> = [
-    [grafana, G.CreateWorkspaceApiKeyCommand, 'CreateWorkspaceApiKey'],
-    [grafana, G.DeleteWorkspaceApiKeyCommand, 'DeleteWorkspaceApiKey'],
-    [grafana, G.DescribeWorkspaceCommand, 'DescribeWorkspace'],
-    [sm, S.DescribeSecretCommand, 'DescribeSecret'],
-    [sm, S.GetSecretValueCommand, 'GetSecretValue'],
-    [sm, S.PutSecretValueCommand, 'PutSecretValue'],
-    [sm, S.UpdateSecretVersionStageCommand, 'UpdateSecretVersionStage'],
-    [sm, S.ListSecretVersionIdsCommand, 'ListSecretVersionIds'],
-    [sm, S.RestoreSecretCommand, 'RestoreSecret'],
-    [sm, S.DeleteSecretCommand, 'DeleteSecret'],
-  ];
+  const mocks: Record<SdkClient, any> = { grafana, secretsManager: sm };
   grafana.onAnyCommand().callsFake((input: unknown) => { throw new Error(`model AWS: unexpected Grafana command ${JSON.stringify(input)}`); });
   sm.onAnyCommand().callsFake((input: unknown) => { throw new Error(`model AWS: unexpected Secrets Manager command ${JSON.stringify(input)}`); });
-  for (const [mock, command, op] of routes) mock.on(command).callsFake((input: any) => hooks().call(current.getStore() as Inv | undefined, op, input));
+  for (const [client, command, op] of SDK_ROUTES) mocks[client].on(command).callsFake((input: any) => hooks().call(current.getStore() as Inv | undefined, op, input));
   const answer = jest.spyOn(cfnResponse, 'sendAnswer').mockImplementation(async (_event, a) =>
     hooks().answer(current.getStore() as Inv | undefined, { status: a.status, physicalResourceId: a.physicalResourceId, reason: a.reason }));
   forget = () => { grafana.resetHistory(); sm.resetHistory(); answer.mockClear(); };

@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { cpuSummary, figuresTable, runSoak } from './soak';
+import { cpuSummary, credentialsTable, figuresTable, runSoak } from './soak';
 import { renderSvg, window } from './timeline';
 
 async function main() {
@@ -19,6 +19,7 @@ async function main() {
   const figures = await runSoak({ days, seed, processPerStep, progress: (line) => process.stdout.write(`${line}\n`) });
   const table = figuresTable(figures);
   process.stdout.write(`\n${table}\n`);
+  process.stdout.write(`\n${credentialsTable(figures)}\n`);
   if (figures.timeline && !args.includes('--no-readme')) {
     const docs = path.join(__dirname, '..', '..', '..', 'docs');
     fs.writeFileSync(path.join(docs, 'soak-timeline.svg'), renderSvg(figures.timeline, 1400));

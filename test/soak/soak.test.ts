@@ -12,6 +12,12 @@ test('30 simulated days: every consumer request succeeds, no orphan, at most two
   expect(f.mostLiveKeysPerCredential).toBeLessThanOrEqual(2);
   expect(f.orphanedKeysAtEnd).toBe(0);
   expect(f.keysLeftAfterDelete).toBe(0);
+  // The self-managed Grafana credential (issue #16) on its own: it rotated, and nothing was refused or left over.
+  expect(f.byCredential['self-managed token 14d']).toEqual({
+    rotationsCompleted: expect.any(Number), rotationsFailed: expect.any(Number), consumerRequestsRefused: 0, mostLiveKeys: expect.any(Number), orphanedKeysAtEnd: 0,
+  });
+  expect(f.byCredential['self-managed token 14d'].rotationsCompleted).toBeGreaterThanOrEqual(2);
+  expect(f.byCredential['self-managed token 14d'].mostLiveKeys).toBeLessThanOrEqual(2);
   // The timeline of key 7d: a key per rotation plus the first one and the rolled-back update's, never more than 2 working at once.
   const t = f.timeline!;
   expect(t.rotations.length).toBeGreaterThanOrEqual(5);

@@ -48,6 +48,8 @@ export interface SoakFigures {
   consumerSecretReads: number;
   mostLiveKeysPerCredential: number;
   orphanedKeysAtEnd: number;
+  /** The same figures for each credential, by its label (an orphan no secret ever named counts under its kind). */
+  byCredential: Record<string, CredentialFigures>;
   keysLeftAfterDelete: number;
   awsCalls: number;
   faultsInjected: Record<string, number>;
@@ -64,6 +66,14 @@ export interface SoakFigures {
   failures: string[];
   /** Every key of one credential (key 7d) from issue to revoke, with its rotations and the stack updates. */
   timeline?: Timeline;
+}
+
+export interface CredentialFigures {
+  rotationsCompleted: number;
+  rotationsFailed: number;
+  consumerRequestsRefused: number;
+  mostLiveKeys: number;
+  orphanedKeysAtEnd: number;
 }
 
 interface Credential {
@@ -113,7 +123,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
   const figures: SoakFigures = {
     days: opts.days, seed, rotationsCompleted: 0, rotationsFailed: 0, rotationRetries: 0, stackUpdates: 0, stackUpdatesRolledBack: 0,
     consumerRequests: 0, consumerRequestsRefused: 0, consumerRetriesAfterRefresh: 0, consumerSecretReads: 0,
-    mostLiveKeysPerCredential: 0, orphanedKeysAtEnd: 0, keysLeftAfterDelete: 0, awsCalls: 0, faultsInjected: {},
+    mostLiveKeysPerCredential: 0, orphanedKeysAtEnd: 0, byCredential: {}, keysLeftAfterDelete: 0, awsCalls: 0, faultsInjected: {},
     handlerInvocations: 0, processPerStep: !!opts.processPerStep, cpuSeconds: { soak: 0 }, cores: os.availableParallelism(), wallSeconds: 0, failures,
   };
   const cpuAtStart = { soak: ownCpuSeconds(), handlerProcesses: childCpuSeconds() };
@@ -165,6 +175,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
       c.retriesLeft = 3;
     };
     credentials.forEach((c) => scheduleNext(c, t0));
+    const of = (label: string) => (figures.byCredential[label] ??= { rotationsCompleted: 0, rotationsFailed: 0, consumerRequestsRefused: 0, mostLiveKeys: 0, orphanedKeysAtEnd: 0 });
+    credentials.forEach((c) => of(c.label));
 
     const currentToken = (c: Credential) => {
       const v = standins.secret(c.secretArn)?.versions.find((x) => x.stages.includes('AWSCURRENT'));
@@ -194,6 +206,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
       for (const c of credentials) {
         const n = live.filter((name) => c.names.has(name)).length;
         figures.mostLiveKeysPerCredential = Math.max(figures.mostLiveKeysPerCredential, n);
+        of(c.label).mostLiveKeys = Math.max(of(c.label).mostLiveKeys, n);
         if (n > 2) fail(`${c.label} has ${n} live keys (at most 2)`);
       }
     };
@@ -235,10 +248,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
       checkLive();
       if (outcome.ok) {
         figures.rotationsCompleted++;
+        of(c.label).rotationsCompleted++;
         if (c === credentials[TIMELINE_CREDENTIAL]) timelineRotations.push(t);
         scheduleNext(c, t);
       } else {
         figures.rotationsFailed++;
+        of(c.label).rotationsFailed++;
         if (!crash.crashDuring) say(`  day ${dayOf(t)}: rotation of ${c.label} failed at ${outcome.failedStep}: ${outcome.error}`);
         // Secrets Manager retries a failed rotation several times, then waits for the next window.
         if (c.retriesLeft-- > 0) { figures.rotationRetries++; c.nextRotation = t + 15 * MINUTE; } else c.nextRotation = t + DAY;
@@ -303,6 +318,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
         readSecret(consumer);
         if (consumer.token && works(consumer.token)) { figures.consumerRetriesAfterRefresh++; continue; }
         figures.consumerRequestsRefused++;
+        of(consumer.credential.label).consumerRequestsRefused++;
         fail(`a consumer of ${consumer.credential.label} was refused: AWSCURRENT holds no working key`);
       }
     }
@@ -322,6 +338,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
       ...standins.apiGateway.liveKeys().map((k) => ({ kind: 'API Gateway key', name: k.name })),
     ].filter((k) => !referenced.has(k.name));
     figures.orphanedKeysAtEnd = orphans.length;
+    for (const o of orphans) of(credentials.find((c) => c.names.has(o.name))?.label ?? o.kind).orphanedKeysAtEnd++;
     for (const o of orphans) fail(`orphaned ${o.kind} ${o.name}`);
     figures.awsCalls = standins.totalCalls();
     const destroyed = await driver.destroy();
@@ -396,4 +413,11 @@ export function figuresTable(f: SoakFigures): string {
     ['wall time', `${f.wallSeconds.toFixed(1)} s`, 'under 2 minutes'],
   ];
   return ['| figure | measured | goal |', '| --- | --- | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/** The figures of each credential: rotations, refused requests, most live keys at once, orphans. */
+export function credentialsTable(f: SoakFigures): string {
+  const rows = Object.entries(f.byCredential).map(([label, c]) =>
+    `| ${label} | ${c.rotationsCompleted} / ${c.rotationsFailed} | ${c.consumerRequestsRefused} | ${c.mostLiveKeys} | ${c.orphanedKeysAtEnd} |`);
+  return ['| credential | rotations completed / failed | requests refused | most live keys | orphans at the end |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
 }

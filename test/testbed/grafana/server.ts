@@ -7,8 +7,13 @@
  * - legacy API keys (`/api/auth/keys`), gone in version 11 mode;
  * - service accounts and their tokens, with expiry on a clock the tests control;
  * - the max-TTL settings `api_key_max_seconds_to_live` and `token_expiration_day_limit`;
- * - 400, 401, 403, 404, 409 and 410 with Grafana's `{"message"}` bodies;
+ * - 400, 401, 403, 404, 409 and 410 with Grafana's `{"message"}` bodies (and `messageId`, `statusCode` where
+ *   Grafana answers through its errutil package);
  * - faults: refuse connections or hang.
+ * No 412: Grafana answers 412 Precondition Failed only on dashboard and folder writes (version-mismatch,
+ * name-exists; docs/sources/developers/http_api/dashboard.md and folder.md). The endpoints used here list 200,
+ * 400, 401, 403, 404, 409, 410 and 500 (the swagger:route comments of pkg/api/apikey.go and
+ * pkg/services/serviceaccounts/api/token.go), and errutil (pkg/apimachinery/errutil/status.go) has no 412.
  * Nothing here ever prints a token.
  */
 import { randomBytes } from 'crypto';
@@ -36,7 +41,8 @@ interface Credential {
 interface ServiceAccount { readonly id: number; readonly orgId: number; readonly name: string; readonly role: Role; deleted: boolean }
 
 class GrafanaError extends Error {
-  constructor(readonly status: number, message: string) { super(message); }
+  /** messageId: set where Grafana answers with an errutil error, whose body is {message, messageId, statusCode}. */
+  constructor(readonly status: number, message: string, readonly messageId?: string) { super(message); }
 }
 
 export interface GrafanaServerOptions {
@@ -173,7 +179,7 @@ export class GrafanaServerStandIn {
       send(status, payload);
     } catch (err) {
       this.count(op);
-      if (err instanceof GrafanaError) send(err.status, { message: err.message });
+      if (err instanceof GrafanaError) send(err.status, { message: err.message, ...(err.messageId ? { messageId: err.messageId, statusCode: err.status } : {}) });
       else send(500, { message: `stand-in error: ${(err as Error).message}` });
     }
   }
@@ -325,7 +331,11 @@ export class GrafanaServerStandIn {
     const limit = this.tokenExpirationDayLimit === undefined ? undefined : this.tokenExpirationDayLimit * 86_400;
     const seconds = this.checkSecondsToLive(body.secondsToLive, limit, 'token_expiration_day_limit');
     if (this.credentials.some((c) => c.serviceAccountId === sa.id && !c.deleted && c.name === body.name)) {
-      throw new GrafanaError(409, 'service account token with given name already exists in the organization');
+      // Grafana 9.0 answered 409 (token.go: database.ErrDuplicateToken -> StatusConflict). Since then CreateToken answers
+      // response.ErrOrFallback(err) and ErrDuplicateToken is errutil.BadRequest (pkg/services/serviceaccounts/models.go): 400.
+      const message = 'service account token with given name already exists in the organization';
+      if (this.major() < 10) throw new GrafanaError(409, message);
+      throw new GrafanaError(400, message, 'serviceaccounts.ErrTokenAlreadyExists');
     }
     const c = this.newCredential('serviceAccountToken', sa.orgId, body.name, sa.role, seconds, sa.id);
     return [200, { id: c.id, name: c.name, key: c.token }];

@@ -180,6 +180,22 @@ function newToken(): string {
   return `eyJrIjoi${randomBytes(18).toString('hex')}`;
 }
 
+/** Each SDK command the handler sends, which client sends it, and the operation the fakes answer it as. */
+export type SdkClient = 'grafana' | 'secretsManager';
+export const SDK_ROUTES: ReadonlyArray<readonly [SdkClient, new (input: any) => any, Op]> = [
+  ['grafana', G.CreateWorkspaceApiKeyCommand, 'CreateWorkspaceApiKey'],
+  ['grafana', G.DeleteWorkspaceApiKeyCommand, 'DeleteWorkspaceApiKey'],
+  ['grafana', G.DescribeWorkspaceCommand, 'DescribeWorkspace'],
+  ['secretsManager', S.DescribeSecretCommand, 'DescribeSecret'],
+  ['secretsManager', S.GetSecretValueCommand, 'GetSecretValue'],
+  ['secretsManager', S.PutSecretValueCommand, 'PutSecretValue'],
+  ['secretsManager', S.UpdateSecretVersionStageCommand, 'UpdateSecretVersionStage'],
+  ['secretsManager', S.ListSecretVersionIdsCommand, 'ListSecretVersionIds'],
+  ['secretsManager', S.ListSecretsCommand, 'ListSecrets'],
+  ['secretsManager', S.RestoreSecretCommand, 'RestoreSecret'],
+  ['secretsManager', S.DeleteSecretCommand, 'DeleteSecret'],
+];
+
 /**
  * Routes the SDK clients' send() to `world()`. Call once per test file, then
  * `wire()` in beforeEach (after a fresh World is created). Any command the
@@ -188,19 +204,7 @@ function newToken(): string {
 export function installFakeAws(world: () => World) {
   const grafana = mockClient(G.GrafanaClient);
   const sm = mockClient(S.SecretsManagerClient);
-  const routes: Array<[any, any, Op]> = [
-    [grafana, G.CreateWorkspaceApiKeyCommand, 'CreateWorkspaceApiKey'],
-    [grafana, G.DeleteWorkspaceApiKeyCommand, 'DeleteWorkspaceApiKey'],
-    [grafana, G.DescribeWorkspaceCommand, 'DescribeWorkspace'],
-    [sm, S.DescribeSecretCommand, 'DescribeSecret'],
-    [sm, S.GetSecretValueCommand, 'GetSecretValue'],
-    [sm, S.PutSecretValueCommand, 'PutSecretValue'],
-    [sm, S.UpdateSecretVersionStageCommand, 'UpdateSecretVersionStage'],
-    [sm, S.ListSecretVersionIdsCommand, 'ListSecretVersionIds'],
-    [sm, S.ListSecretsCommand, 'ListSecrets'],
-    [sm, S.RestoreSecretCommand, 'RestoreSecret'],
-    [sm, S.DeleteSecretCommand, 'DeleteSecret'],
-  ];
+  const mocks: Record<SdkClient, any> = { grafana, secretsManager: sm };
   return {
     grafana,
     sm,
@@ -209,7 +213,7 @@ export function installFakeAws(world: () => World) {
       sm.reset();
       grafana.onAnyCommand().callsFake((input: unknown) => { throw new Error(`fake AWS: unexpected Grafana command ${JSON.stringify(input)}`); });
       sm.onAnyCommand().callsFake((input: unknown) => { throw new Error(`fake AWS: unexpected Secrets Manager command ${JSON.stringify(input)}`); });
-      for (const [mock, command, op] of routes) mock.on(command).callsFake((input: any) => world().handle(op, input));
+      for (const [client, command, op] of SDK_ROUTES) mocks[client].on(command).callsFake((input: any) => world().handle(op, input));
     },
   };
 }
