@@ -34,6 +34,8 @@ export interface HealthCheckDeps {
   readonly store: SecretStore;
   readonly issuerFor: (kind: unknown) => Issuer;
   readonly remainingMs: () => number;
+  /** ARN of the function running the check (the Lambda context's invokedFunctionArn). */
+  readonly functionArn?: string;
   readonly now?: () => number;
   readonly write?: LineWriter;
   readonly env?: NodeJS.ProcessEnv;
@@ -60,7 +62,10 @@ export async function runHealthCheck(deps: HealthCheckDeps): Promise<HealthCheck
   }
   const prefixes = [...new Set([...list.prefixes, ...list.unrotated?.prefixes ?? []])].filter((p) => p.length > 0);
   const listed = await deps.store.listByNamePrefix([...prefixes, ...exact]);
-  const secrets = listed.filter((s) => s.arn.startsWith(list.arnPrefix) && (exact.has(s.name) || prefixes.some((p) => s.name.startsWith(p))))
+  // A stack with handlers in several network placements shares one default-name prefix: each handler checks the
+  // secrets it rotates (it alone can reach their target), so a secret rotated by another function is skipped.
+  const own = (s: ListedSecret) => !s.rotationLambdaArn || !deps.functionArn || functionOf(s.rotationLambdaArn) === functionOf(deps.functionArn);
+  const secrets = listed.filter((s) => s.arn.startsWith(list.arnPrefix) && (exact.has(s.name) || prefixes.some((p) => s.name.startsWith(p))) && own(s))
     .sort((a, b) => a.name.localeCompare(b.name));
 
   const outcomes: Record<CheckOutcome, number> = { 'works': 0, 'fails': 0, 'unverified': 0, 'unreadable': 0, 'no-credential': 0 };
@@ -81,6 +86,9 @@ export async function runHealthCheck(deps: HealthCheckDeps): Promise<HealthCheck
   log(unchecked || outcomes.fails || outcomes.unreadable ? 'warn' : 'info', 'health check done', { ...summary });
   return summary;
 }
+
+/** A Lambda function ARN without a version or alias qualifier. */
+const functionOf = (arn: string) => arn.split(':').slice(0, 7).join(':');
 
 async function checkCredential(secret: ListedSecret, deps: HealthCheckDeps): Promise<CheckOutcome> {
   const now = (deps.now ?? Date.now)();

@@ -41,7 +41,7 @@ export async function handler(event: unknown, context: Context): Promise<void> {
   if (isCloudFormationEvent(event)) return handleCloudFormation(event, context);
   if (isHealthCheckEvent(event)) {
     log('info', 'health check event');
-    await runHealthCheck({ store: new SecretStore(), issuerFor, remainingMs: () => context.getRemainingTimeInMillis() });
+    await runHealthCheck({ store: new SecretStore(), issuerFor, remainingMs: () => context.getRemainingTimeInMillis(), functionArn: context.invokedFunctionArn });
     return;
   }
   log('error', 'unrecognised event: neither CloudFormation, Secrets Manager rotation nor the health check');

@@ -29,6 +29,8 @@ export interface ListedSecret {
   readonly rotationEnabled: boolean;
   /** When Secrets Manager next rotates the secret, if it is rotated. */
   readonly nextRotationDate?: Date;
+  /** The function that rotates the secret, if any. */
+  readonly rotationLambdaArn?: string;
 }
 
 /** ListSecrets takes up to 10 values per filter. */
@@ -100,7 +102,7 @@ export class SecretStore {
         const page = await (await this.sm()).send(new sdk.ListSecretsCommand({ Filters: [{ Key: 'name', Values: values }], MaxResults: 100, NextToken: nextToken }));
         for (const s of page.SecretList ?? []) {
           if (!s.ARN || !s.Name || s.DeletedDate !== undefined || !values.some((prefix) => s.Name!.startsWith(prefix))) continue;
-          out.set(s.ARN, { arn: s.ARN, name: s.Name, rotationEnabled: s.RotationEnabled ?? false, nextRotationDate: s.NextRotationDate });
+          out.set(s.ARN, { arn: s.ARN, name: s.Name, rotationEnabled: s.RotationEnabled ?? false, nextRotationDate: s.NextRotationDate, rotationLambdaArn: s.RotationLambdaARN });
         }
         nextToken = page.NextToken;
       } while (nextToken);

@@ -7,6 +7,7 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { GrafanaCredentialsHandler, GrafanaRole, GrafanaServiceAccount, RotatingApiKey, SelfManagedGrafana, WorkspaceApiKey } from '../../lib';
 import { GrafanaServerStandIn } from '../testbed/grafana/server';
@@ -119,4 +120,18 @@ test('the health check covers every kind in the stack: a self-managed Grafana to
   } finally {
     await grafana.stop();
   }
+});
+
+test('with handlers in two network placements, each credential is checked once, by the handler that rotates it (both share the stack\'s default-name prefix)', async () => {
+  const stack = newStack();
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+  new WorkspaceApiKey(stack, 'Key', { workspaceId: bed.ws, timeToLive: Duration.days(7) });
+  new WorkspaceApiKey(stack, 'Private', { workspaceId: bed.ws, timeToLive: Duration.days(7), vpc });
+  expect(await bed.driver.deploy(stack)).toMatchObject({ ok: true });
+
+  const runs = await bed.driver.fireScheduledRules();
+  expect(runs).toHaveLength(2);
+  const reported = runs.map((run) => metricLines([run]).map((m) => m.SecretName).sort());
+  expect(reported.flat().sort()).toEqual([secretName('KeySecret'), secretName('PrivateSecret')].sort());
+  expect(reported.map((names) => names.length)).toEqual([1, 1]);
 });

@@ -267,6 +267,7 @@ export class SecretsManagerModel {
     return {
       SecretList: page.map((x) => ({
         ARN: x.arn, Name: x.name, Description: x.description, RotationEnabled: x.rotation?.enabled ?? false,
+        ...(x.rotation?.lambdaArn ? { RotationLambdaARN: x.rotation.lambdaArn } : {}),
         ...(x.rotation?.nextRotationDate ? { NextRotationDate: x.rotation.nextRotationDate } : {}),
       })),
       ...(start + page.length < all.length ? { NextToken: String(start + page.length) } : {}),
