@@ -64,8 +64,8 @@ export async function measureCalls(): Promise<CallFigures> {
       event, calls: total(c), detail: `${show(c)}; ${lifecycleCalls(c)} AWS calls besides the verification`, goal: '≤ 7 + 1 verify',
       met: lifecycleCalls(c) <= 7 && (c.GrafanaApiOrg ?? 0) <= 1,
     });
-    rotationRow('first rotation (resolves the workspace URL once)', first);
-    rotationRow('rotation, steady state', steady);
+    rotationRow('first rotation (DescribeWorkspace finds the verification endpoint: no workspaceUrl)', first);
+    rotationRow('second rotation (the same: one DescribeWorkspace per rotation without a workspaceUrl)', steady);
     standins.resetCounts();
     await driver.destroy();
     record('delete after rotations (two live keys to revoke)', standins.counts(), '– (two revocations plus reads)');
