@@ -13,7 +13,9 @@ export interface RotatingApiKeyProps extends SecretOptions {
   /**
    * The usage plans the key belongs to: at least 1 and at most 10 (API
    * Gateway's limit per key), each at most once. The handler adds every key it
-   * issues to each of them; changing the list issues a new key.
+   * issues to each of them. Changing the list keeps the key: the handler adds
+   * it to the plans added and removes it from the plans removed (both keys
+   * during a rotation overlap).
    */
   readonly usagePlans: apigateway.IUsagePlan[];
 
@@ -103,6 +105,7 @@ export class RotatingApiKey extends Construct {
         `https://abc123defg.execute-api.us-east-1.amazonaws.com/prod/health; got '${props.verifyUrl}'`);
     }
 
+    let usagePlanPolicies: iam.ManagedPolicy[] = [];
     const credential = createManagedCredential(this, {
       owner,
       kind: CredentialKind.API_GATEWAY_KEY,
@@ -116,13 +119,15 @@ export class RotatingApiKey extends Construct {
         ...(verifyUrl ? { VerifyUrl: verifyUrl } : {}),
       },
       prepareHandler: (handler) => {
-        handler.grantApiGatewayKeys(planIds, owner);
+        usagePlanPolicies = handler.grantApiGatewayKeys(planIds, owner);
         if (verifyUrl) handler.allowVerifyUrl(verifyUrl);
         return { OwnerTag: handler.apiGatewayOwnerTag };
       },
       secretDescription: `Amazon API Gateway API key, managed by ${this.node.path}`,
       options: props,
     });
+    // Created before, deleted after the custom resource's update: see grantApiGatewayKeys.
+    for (const policy of usagePlanPolicies) credential.resource.node.addDependency(policy);
     this.secret = credential.secret;
     this.secretArn = credential.secret.secretArn;
     this.apiKeyName = credential.credentialName;
