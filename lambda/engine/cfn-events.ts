@@ -12,7 +12,7 @@ import type {
 import { ATTRIBUTES, CredentialResourceProperties, parseProperties } from '../../lib/private/contract';
 import { Definition, InputError, Issuer } from '../issuers/types';
 import { log } from '../log';
-import { SecretStore, Stage, versionWithStage } from '../clients/secrets-manager';
+import { isLabelConflict, SecretStore, Stage, versionWithStage } from '../clients/secrets-manager';
 import { Guard } from './guard';
 import { createGeneration, generationOf, nextGeneration, parseOwnLabel, physicalIdOf, previousSlot, SLOTS, versionIdFor } from './ids';
 import { AbandonedError, CredentialRecord, Entry, Ledger, ownSlots, sameDefinition } from './ledger';
@@ -237,16 +237,22 @@ async function reconfigureInPlace(event: CloudFormationCustomResourceUpdateEvent
       // A fresh copy, promoted by compare-and-swap: an unfinished rotation based on the old one can no longer promote.
       const versionId = versionIdFor(`reconfigured:${currentId}:${event.RequestId}`);
       await ledger.rewrite(newCurrent, versionId, finishedRotation(current));
-      if (!await ledger.promote(versionId, currentId)) continue;
+      if (!await ledger.promote(versionId, currentId)) {
+        // A rotation finished meanwhile: reconfigure its credential too. Anything else (a rollback) outran this event.
+        const moved = await ledger.describe();
+        const now = moved && versionWithStage(moved, Stage.CURRENT);
+        const entry = now ? await ledger.read({ versionId: now }) : undefined;
+        if (entry?.record && await rotatedFrom(ledger, entry, currentId)) continue;
+        throw new Error(`AWSCURRENT of secret ${ledger.secretArn} was moved by another event while the ${issuer.noun} was reconfigured; deploy again`);
+      }
     }
+    let previousId = previous?.versionId;
     if (newPrevious) {
-      // Its own label only: the next slot's is AWSCURRENT's credential. AWSPREVIOUS goes back onto it.
-      const versionId = versionIdFor(`reconfigured:${previous.versionId}:${event.RequestId}`);
-      await ledger.rewrite(newPrevious, versionId, [], false);
-      const after = await ledger.describe();
-      const previousNow = after && versionWithStage(after, Stage.PREVIOUS);
-      if (previousNow !== versionId) await ledger.store.moveStage(ledger.secretArn, Stage.PREVIOUS, versionId, previousNow);
+      // Its own label only: the next slot's is AWSCURRENT's credential.
+      previousId = versionIdFor(`reconfigured:${previous.versionId}:${event.RequestId}`);
+      await ledger.rewrite(newPrevious, previousId, [], false);
     }
+    if (previousId && (newCurrent || newPrevious)) await keepPreviousOn(ledger, previousId);
     log('info', `reconfigured ${issuer.noun} in place`, {
       credentialName: issuer.nameOf(current.record), ...(previous ? { previousCredentialName: issuer.nameOf(previous.record) } : {}),
       changed: Object.keys(definition).filter((k) => replaced[k] !== definition[k]), secretArn: ledger.secretArn,
@@ -254,6 +260,20 @@ async function reconfigureInPlace(event: CloudFormationCustomResourceUpdateEvent
     return outcome(current.record.lifecycle.generation, ledger.secretArn);
   }
   throw new Error(`AWSCURRENT of secret ${ledger.secretArn} kept moving while the ${issuer.noun} was reconfigured (rotations running?); deploy again`);
+}
+
+/**
+ * Moving AWSCURRENT to a copy moved AWSPREVIOUS onto the old copy of the same credential: it goes back to the
+ * previous credential's version, for readers of AWSPREVIOUS. Informational (the ledger is the OWN labels), so a
+ * rotation moving it meanwhile wins.
+ */
+async function keepPreviousOn(ledger: Ledger, versionId: string): Promise<void> {
+  const state = await ledger.describe();
+  const previousNow = state && versionWithStage(state, Stage.PREVIOUS);
+  if (previousNow === versionId) return;
+  await ledger.store.moveStage(ledger.secretArn, Stage.PREVIOUS, versionId, previousNow).catch((err) => {
+    if (!isLabelConflict(err)) throw err;
+  });
 }
 
 /**

@@ -11,6 +11,7 @@ import { SecretStore } from '../../lambda/clients/secrets-manager';
 import type { CredentialRecord } from '../../lambda/engine/ledger';
 import { Definition, Issuer } from '../../lambda/issuers/types';
 import { keyProps, SECRET_ARN, STACK_ID, useBed } from './helpers/bed';
+import { PASS } from './helpers/fake-aws';
 
 const bed = useBed();
 
@@ -136,4 +137,21 @@ test('a rotation in flight when the Update lands is superseded: its credential, 
   await update(id, keyProps({ Role: 'ADMIN' }), keyProps(), 'u1');
   await handleRotationEvent({ Step: 'finishSecret', SecretId: SECRET_ARN, ClientRequestToken: token }, deps);
   expect(at('AWSCURRENT')).toMatchObject({ key: current.key, scope: 'ADMIN' });
+});
+
+test('a promotion refused because another event (not a rotation) moved AWSCURRENT fails the Update instead of deciding again', async () => {
+  const { physicalResourceId: id } = await create();
+  const intentId = secret().holderOf('AWSPREVIOUS')!.id;
+  let moved = false;
+  bed.world.intercept('PutSecretValue', (input: any) => {
+    if (!moved && JSON.parse(input.SecretString).lifecycle?.definition?.scope === 'ADMIN') {
+      moved = true;
+      // Another event moves AWSCURRENT between this Update's read and its promotion.
+      const from = secret().holderOf('AWSCURRENT')!.id;
+      bed.world.sm.call('UpdateSecretVersionStage', { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT', MoveToVersionId: intentId, RemoveFromVersionId: from });
+    }
+    return PASS;
+  });
+  await expect(update(id, keyProps({ Role: 'ADMIN' }), keyProps(), 'u1')).rejects.toThrow(/was moved by another event while the fake credential was reconfigured; deploy again/);
+  expect(calls.issue).toBe(1);
 });
