@@ -203,7 +203,7 @@ async function apiGatewaySection(): Promise<Section> {
         ['ratio to the larger of the bound and that floor', `${fmt(netRatio)}×`, '–', '–'],
       ]),
       '',
-      'How: one RotatingApiKey in 2 usage plans, then 50 in one usage plan each, deployed into the test bed with the real bundled handler. Create is 1 GetApiKeys (API Gateway lets keys share a name, so the handler looks before it creates, which makes a retried Create idempotent), 1 CreateApiKey, 1 CreateUsagePlanKey per plan, and 2 secret writes (the intent, then the key). API Gateway calls are retried up to 30 times with full-jitter backoff capped at 4 s.',
+      'How: one RotatingApiKey in 2 usage plans, then 50 in one usage plan each, deployed into the test bed with the real bundled handler. Create is 1 GetApiKeys (API Gateway lets keys share a name, so the handler looks before it creates, which makes a retried Create idempotent), 1 CreateApiKey, 1 CreateUsagePlanKey per plan, and 2 secret writes (the intent, then the key). API Gateway calls are retried up to 60 times with full-jitter backoff capped at 2 s.',
     ].join('\n'),
     summary: [
       ['calls: RotatingApiKey create (2 plans)', String(create.calls), '1 lookup + 1 + plans + 2 secret writes', createMet],

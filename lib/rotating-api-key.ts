@@ -1,5 +1,6 @@
 import { Names, Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { CredentialBase } from './credential-base';
@@ -13,7 +14,9 @@ export interface RotatingApiKeyProps extends SecretOptions {
   /**
    * The usage plans the key belongs to: at least 1 and at most 10 (API
    * Gateway's limit per key), each at most once. The handler adds every key it
-   * issues to each of them; changing the list issues a new key.
+   * issues to each of them. Changing the list keeps the key: the handler adds
+   * it to the plans added and removes it from the plans removed (both keys
+   * during a rotation overlap).
    */
   readonly usagePlans: apigateway.IUsagePlan[];
 
@@ -105,6 +108,7 @@ export class RotatingApiKey extends CredentialBase {
         `https://abc123defg.execute-api.us-east-1.amazonaws.com/prod/health; got '${props.verifyUrl}'`);
     }
 
+    let usagePlanPolicies: iam.ManagedPolicy[] = [];
     const credential = createManagedCredential(this, {
       owner,
       kind: CredentialKind.API_GATEWAY_KEY,
@@ -118,13 +122,15 @@ export class RotatingApiKey extends CredentialBase {
         ...(verifyUrl ? { VerifyUrl: verifyUrl } : {}),
       },
       prepareHandler: (handler) => {
-        handler.grantApiGatewayKeys(planIds, owner);
+        usagePlanPolicies = handler.grantApiGatewayKeys(planIds, owner);
         if (verifyUrl) handler.allowVerifyUrl(verifyUrl);
         return { OwnerTag: handler.apiGatewayOwnerTag };
       },
       secretDescription: `Amazon API Gateway API key, managed by ${this.node.path}`,
       options: props,
     });
+    // Created before, deleted after the custom resource's update: see grantApiGatewayKeys.
+    for (const policy of usagePlanPolicies) credential.resource.node.addDependency(policy);
     this.secret = credential.secret;
     this.secretArn = credential.secret.secretArn;
     this.secretName = credential.secretName;

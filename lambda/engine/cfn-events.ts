@@ -12,7 +12,7 @@ import type {
 import { ATTRIBUTES, CredentialResourceProperties, parseProperties } from '../../lib/private/contract';
 import { Definition, InputError, Issuer } from '../issuers/types';
 import { log } from '../log';
-import { SecretStore, Stage, versionWithStage } from '../clients/secrets-manager';
+import { isLabelConflict, SecretStore, Stage, versionWithStage } from '../clients/secrets-manager';
 import { Guard } from './guard';
 import { createGeneration, generationOf, nextGeneration, parseOwnLabel, physicalIdOf, previousSlot, SLOTS, versionIdFor } from './ids';
 import { AbandonedError, CredentialRecord, Entry, Ledger, ownSlots, sameDefinition } from './ledger';
@@ -92,6 +92,10 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
     return outcome(event.PhysicalResourceId, props.SecretArn);
   }
   const ledger = new Ledger(deps.store, issuer, props.SecretArn, deps.guard);
+  if (old && old.SecretArn === props.SecretArn && old.Kind === props.Kind && changesOnlyInPlace(issuer, issuer.definitionFrom(old), definition)) {
+    const reconfigured = await reconfigureInPlace(event, ledger, definition, issuer.definitionFrom(old), incoming);
+    if (reconfigured) return reconfigured;
+  }
   const now = (deps.now ?? Date.now)();
   const restorable = (entry: Entry | undefined): entry is Entry & { record: CredentialRecord } =>
     matches(issuer, definition, entry?.record) && Date.parse(entry!.record!.expiresAt) - now > RESTORE_MIN_REMAINING_MS;
@@ -185,6 +189,91 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
     }
   }
   throw new Error(`AWSCURRENT of secret ${props.SecretArn} kept moving while the ${issuer.noun} was reissued (rotations running?); deploy again`);
+}
+
+/** True when `to` differs from `from` only in fields the issuer changes without a new credential. */
+function changesOnlyInPlace(issuer: Issuer, from: Definition, to: Definition): boolean {
+  const inPlace = issuer.reconfigure ? issuer.inPlaceFields ?? [] : [];
+  return [...new Set([...Object.keys(from), ...Object.keys(to)])].every((k) => from[k] === to[k] || inPlace.includes(k));
+}
+
+type Stored = Entry & { readonly record: CredentialRecord };
+
+/**
+ * An Update that changes only the issuer's inPlaceFields keeps the generation (no replacement, so no cleanup
+ * Delete follows) and every credential of it that may work: AWSCURRENT's, and during an overlap the previous
+ * slot's, found by its own label (ledger.ts), whichever version AWSPREVIOUS is on. Each is reconfigured in the
+ * service first, then its record is rewritten with the new definition under the same labels: no name leaves
+ * the ledger. CloudFormation's rollback is the same event the other way round. Undefined when AWSCURRENT is
+ * not this generation's credential: the reissue path decides then.
+ */
+async function reconfigureInPlace(event: CloudFormationCustomResourceUpdateEvent, ledger: Ledger, definition: Definition, replaced: Definition,
+  incoming: string | undefined): Promise<Outcome | undefined> {
+  const issuer = ledger.issuer;
+  const ofThisGeneration = (entry: Entry | undefined, slot?: number): entry is Stored => entry?.record !== undefined
+    && entry.record.lifecycle.kind === issuer.kind && generationOf(entry.record.lifecycle.generation) === incoming
+    && (slot === undefined || entry.record.lifecycle.slot === slot)
+    && (sameDefinition(entry.record.lifecycle.definition, definition) || changesOnlyInPlace(issuer, entry.record.lifecycle.definition, definition));
+  // A rotation may move AWSCURRENT between our read and our promotion: then reconfigure its new credential too.
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const state = await ledger.describe();
+    if (!state || state.deleted || !incoming) return undefined;
+    const currentId = versionWithStage(state, Stage.CURRENT);
+    const current = currentId ? await ledger.read({ versionId: currentId }) : undefined;
+    if (!ofThisGeneration(current)) return undefined;
+    const previousSlotNo = previousSlot(current.record.lifecycle.slot);
+    const previousLabel = (ownSlots(state).get(incoming) ?? []).find((l) => l.slot === previousSlotNo && l.versionId !== currentId);
+    const candidate = previousLabel ? await ledger.read({ versionId: previousLabel.versionId }) : undefined;
+    const previous = ofThisGeneration(candidate, previousSlotNo) ? candidate : undefined;
+
+    const reconfigure = async (entry: Stored): Promise<CredentialRecord | undefined> => {
+      const fields = await issuer.reconfigure!(entry.record, definition, replaced);
+      const same = sameDefinition(entry.record.lifecycle.definition, definition) && sameDefinition(entry.record.fields, fields);
+      return same ? undefined : { ...entry.record, fields, lifecycle: { ...entry.record.lifecycle, definition } };
+    };
+    const newCurrent = await reconfigure(current);
+    const newPrevious = previous && await reconfigure(previous);
+    if (newCurrent) {
+      // A fresh copy, promoted by compare-and-swap: an unfinished rotation based on the old one can no longer promote.
+      const versionId = versionIdFor(`reconfigured:${currentId}:${event.RequestId}`);
+      await ledger.rewrite(newCurrent, versionId, finishedRotation(current));
+      if (!await ledger.promote(versionId, currentId)) {
+        // A rotation finished meanwhile: reconfigure its credential too. Anything else (a rollback) outran this event.
+        const moved = await ledger.describe();
+        const now = moved && versionWithStage(moved, Stage.CURRENT);
+        const entry = now ? await ledger.read({ versionId: now }) : undefined;
+        if (entry?.record && await rotatedFrom(ledger, entry, currentId)) continue;
+        throw new Error(`AWSCURRENT of secret ${ledger.secretArn} was moved by another event while the ${issuer.noun} was reconfigured; deploy again`);
+      }
+    }
+    let previousId = previous?.versionId;
+    if (newPrevious) {
+      // Its own label only: the next slot's is AWSCURRENT's credential.
+      previousId = versionIdFor(`reconfigured:${previous.versionId}:${event.RequestId}`);
+      await ledger.rewrite(newPrevious, previousId, [], false);
+    }
+    if (previousId && (newCurrent || newPrevious)) await keepPreviousOn(ledger, previousId);
+    log('info', `reconfigured ${issuer.noun} in place`, {
+      credentialName: issuer.nameOf(current.record), ...(previous ? { previousCredentialName: issuer.nameOf(previous.record) } : {}),
+      changed: Object.keys(definition).filter((k) => replaced[k] !== definition[k]), secretArn: ledger.secretArn,
+    });
+    return outcome(current.record.lifecycle.generation, ledger.secretArn);
+  }
+  throw new Error(`AWSCURRENT of secret ${ledger.secretArn} kept moving while the ${issuer.noun} was reconfigured (rotations running?); deploy again`);
+}
+
+/**
+ * Moving AWSCURRENT to a copy moved AWSPREVIOUS onto the old copy of the same credential: it goes back to the
+ * previous credential's version, for readers of AWSPREVIOUS. Informational (the ledger is the OWN labels), so a
+ * rotation moving it meanwhile wins.
+ */
+async function keepPreviousOn(ledger: Ledger, versionId: string): Promise<void> {
+  const state = await ledger.describe();
+  const previousNow = state && versionWithStage(state, Stage.PREVIOUS);
+  if (previousNow === versionId) return;
+  await ledger.store.moveStage(ledger.secretArn, Stage.PREVIOUS, versionId, previousNow).catch((err) => {
+    if (!isLabelConflict(err)) throw err;
+  });
 }
 
 /**

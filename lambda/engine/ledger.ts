@@ -10,7 +10,9 @@
  * for deletion whose values can no longer be read. Secrets Manager never moves a custom label by itself (it
  * moves AWSPREVIOUS on every AWSCURRENT move, which is why AWS labels cannot be the ledger). A write moves an
  * OWN label only onto a version that names the same credential, so no write takes a name off the ledger.
- * Revoking without taking the label off is always allowed. Every CloudFormation event and rotation step decides
+ * Revoking without taking the label off is always allowed. A definition change the issuer applies in place
+ * (Issuer.inPlaceFields) keeps every credential and its name: its record is rewritten under the same labels.
+ * Every CloudFormation event and rotation step decides
  * which generations to keep, issues or promotes, and leaves the rest to reconcile(), which calls retire().
  */
 import { Definition, Issuer, NameInUseError, ServiceError } from '../issuers/types';
@@ -217,15 +219,20 @@ export class Ledger {
     return new UncertainIssueError(`${describeError(err)}; ${this.issuer.noun} ${name} may exist and could not be revoked: it is on the ledger, and the rollback retires it`);
   }
 
-  /** Writes an issued credential again under another version (same labels), e.g. with a new rollbackTo. */
-  async rewrite(credential: CredentialRecord, versionId: string, stages: readonly string[] = []): Promise<void> {
+  /**
+   * Writes an issued credential again under another version (same labels), e.g. with a new rollbackTo or a
+   * definition changed in place. `reserveNext: false` leaves the next slot's label where it is: for a credential
+   * behind AWSPREVIOUS, whose next slot is AWSCURRENT's own credential.
+   */
+  async rewrite(credential: CredentialRecord, versionId: string, stages: readonly string[] = [], reserveNext = true): Promise<void> {
     // A copy is no rotation's result: without basedOnVersionId, an Update racing it does not take it for one.
     const { basedOnVersionId: _notRotated, ...lifecycle } = credential.lifecycle;
     const record = { ...credential, lifecycle };
     const { slot } = record.lifecycle;
     const gen = generationOf(record.lifecycle.generation)!;
     this.guard?.check();
-    await this.store.put(this.secretArn, versionId, serializeRecord(record), [ownLabel(gen, slot), ownLabel(gen, nextSlot(slot)), ...stages]);
+    const labels = reserveNext ? [ownLabel(gen, slot), ownLabel(gen, nextSlot(slot))] : [ownLabel(gen, slot)];
+    await this.store.put(this.secretArn, versionId, serializeRecord(record), [...labels, ...stages]);
   }
 
   /** Moves AWSCURRENT to `versionId` if it is still on `fromVersionId`; false when it moved meanwhile. */

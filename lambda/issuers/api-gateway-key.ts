@@ -81,6 +81,31 @@ export const apiGatewayKeyIssuer: Issuer = {
 
   verify: (record) => verifyKey(record.lifecycle.definition, record.fields.apiKeyId, record.fields.apiKeyName, record.key),
 
+  inPlaceFields: ['usagePlanIds'],
+
+  /**
+   * A change of usage plans keeps the key: it joins the plans added and leaves the plans removed. A plan that
+   * both the record and CloudFormation's old properties name is taken as joined; any other plan either of them
+   * names and the new definition does not is left, so that a rollback after an event that died half-way still
+   * ends with the key in exactly the plans asked for.
+   */
+  async reconfigure(record, definition, replaced) {
+    const { apiKeyId, apiKeyName } = record.fields;
+    const target = plansOf(definition);
+    const recorded = plansOf(record.lifecycle.definition);
+    const known = recorded.filter((id) => plansOf(replaced).includes(id));
+    try {
+      for (const usagePlanId of target.filter((id) => !known.includes(id))) await addToPlan(usagePlanId, apiKeyId, apiKeyName);
+    } catch (err) {
+      if (!await keyExists(apiKeyId, apiKeyName)) return record.fields; // already revoked: nothing to reconfigure
+      throw err;
+    }
+    for (const usagePlanId of new Set([...recorded, ...plansOf(replaced)])) {
+      if (!target.includes(usagePlanId)) await removeFromPlan(usagePlanId, apiKeyId, apiKeyName);
+    }
+    return { ...record.fields, usagePlanIds: target.join(',') };
+  },
+
   async listIssuedNames(definition) {
     const start = `${definition.namePrefix}-`;
     const keys = await ownKeys(definition, start);
@@ -142,6 +167,30 @@ async function addToPlan(usagePlanId: string, keyId: string, keyName: string): P
       throw new ServiceError(`Usage plan ${usagePlanId} not found (NotFoundException) while adding API key ${keyName}: it was deleted outside the stack, or usagePlans names a plan of another account or region; fix usagePlans and deploy again`);
     }
     throw explainApiGatewayError(err, `Adding API key ${keyName} to usage plan ${usagePlanId}`);
+  }
+}
+
+/**
+ * Takes a key out of a usage plan. A plan deleted outside the stack, or a key no longer in it, is already the
+ * outcome asked for. The handler role may still do this for a plan just removed from usagePlans: see
+ * grantApiGatewayKeys (lib/private/handler-function.ts).
+ */
+async function removeFromPlan(usagePlanId: string, keyId: string, keyName: string): Promise<void> {
+  try {
+    await (await apiGatewayClient()).send(new (await apiGatewaySdk()).DeleteUsagePlanKeyCommand({ usagePlanId, keyId }));
+  } catch (err) {
+    if (isServiceError(err, 'NotFoundException')) return;
+    throw explainApiGatewayError(err, `Removing API key ${keyName} from usage plan ${usagePlanId}`);
+  }
+}
+
+async function keyExists(apiKey: string, keyName: string): Promise<boolean> {
+  try {
+    await (await apiGatewayClient()).send(new (await apiGatewaySdk()).GetApiKeyCommand({ apiKey }));
+    return true;
+  } catch (err) {
+    if (isServiceError(err, 'NotFoundException')) return false;
+    throw explainApiGatewayError(err, `Reading API key ${keyName}`);
   }
 }
 

@@ -11,7 +11,10 @@ export function neverExpires(expiresAt: string): boolean {
   return expiresAt.startsWith('9999-');
 }
 
-/** Everything that, when changed, means a new credential must be issued. Values are strings. */
+/**
+ * What a credential is. A change of any field means a new credential must be issued, except a change of only
+ * the issuer's `inPlaceFields`, which reconfigure() applies to the credentials that exist. Values are strings.
+ */
 export type Definition = Readonly<Record<string, string>>;
 
 export interface Issued {
@@ -52,6 +55,18 @@ export interface Issuer {
    * service, for issuers whose service can list them; undefined otherwise.
    */
   listIssuedNames?(definition: Definition): Promise<string[] | undefined>;
+  /**
+   * Definition fields that can change without issuing a new credential (e.g. an API Gateway key's usage plans).
+   * When an Update changes nothing else, the engine keeps the credential and calls reconfigure() instead.
+   */
+  readonly inPlaceFields?: readonly string[];
+  /**
+   * Brings the existing credential behind `record` to `definition`, which differs from the record's definition
+   * only in inPlaceFields. `replaced` is the definition CloudFormation held before this event (it can differ from
+   * the record's when an earlier event died half-way). Idempotent; a credential that is already gone counts as
+   * done. Resolves to the record's new fields.
+   */
+  reconfigure?(record: CredentialRecord, definition: Definition, replaced: Definition): Promise<Record<string, string>>;
 }
 
 /** Bad custom-resource input; the message names the property and the fix. */

@@ -11,7 +11,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IDependable } from 'constructs';
 import type { HandlerPlacementOptions } from '../handler-placement';
 import { API_GATEWAY_OWNER_TAG, HANDLER_ENV } from './contract';
-import { acknowledgeFinding, GrantKind, HandlerPolicy, longestResolvedLength } from './handler-policy';
+import { acknowledgeFinding, GrantKind, HandlerPolicy, IAM_ROLE_LIMITS, longestResolvedLength, nagForm } from './handler-policy';
 import { DEFAULT_MEMORY_SIZE, HandlerSettings } from './handler-settings';
 import { HealthCheckSchedule } from './health-check';
 import { RotationScope } from './rotation-scope';
@@ -56,6 +56,9 @@ const HEALTH_CHECK_ID = 'HealthCheck';
 
 /** What Secrets Manager asks of the caller with a customer-managed key: GenerateDataKey to write a version, Decrypt to read one. */
 const KEY_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'];
+
+/** A managed policy granting the usage-plan key calls on some usage plans (grantApiGatewayKeys). */
+interface UsagePlanPolicy { readonly plans: string[]; readonly managed: iam.ManagedPolicy }
 
 /**
  * The one function per stack that serves every credential in it, for both
@@ -229,15 +232,27 @@ export class CredentialHandler extends Construct {
     return `${Names.uniqueResourceName(Stack.of(this), { maxLength: 200, separator: '-' })}`;
   }
 
-  private apiGatewayKeyGrants?: { readonly usagePlanKeys: GrantKind };
+  private apiGatewayKeyGrants?: { readonly usagePlanPolicies: UsagePlanPolicy[] };
 
   /**
    * Allows the handler to create, read and delete API Gateway keys that carry
    * its owner tag (`/apikeys/*` with a tag condition; listing `/apikeys` has
-   * no resource to condition on), and to add keys to these usage plans and
-   * read their keys, nothing else of the plans.
+   * no resource to condition on), and to add keys to, read and remove keys
+   * from these usage plans, nothing else of the plans.
+   *
+   * The usage-plan grants live in a managed policy of their own whose logical
+   * id follows its set of plans (returned, for the custom resource to depend on).
+   * A change of a key's plans is applied by the handler in place, which must be
+   * allowed on the plans before and after: a removed plan to take the key out,
+   * an added one to put it in, and the reverse on rollback. CloudFormation
+   * updates the role's policies before the custom resource that depends on them,
+   * so a grant edited in place would already have lost the removed plan. A new
+   * set instead creates a new policy (before the custom resource) and deletes
+   * the old one only in the cleanup phase, after every update; a rollback
+   * deletes the new one only after the custom resource's rollback. So during
+   * the change both sets are granted, and afterwards only the current one.
    */
-  grantApiGatewayKeys(usagePlanIds: readonly string[], owner = this.node.path): void {
+  grantApiGatewayKeys(usagePlanIds: readonly string[], owner = this.node.path): iam.ManagedPolicy[] {
     const apigw = `arn:${Aws.PARTITION}:apigateway:${Aws.REGION}::`;
     const fail = (detail: string) => new Error(`${owner}: usagePlans: ${detail}. Split the keys over more stacks`);
     if (!this.apiGatewayKeyGrants) {
@@ -255,20 +270,47 @@ export class CredentialHandler extends Construct {
         },
       ];
       for (const { arn, ...kind } of fixed) this.policy.grant(kind, arn, longestResolvedLength(this, arn, 0), fail);
-      this.apiGatewayKeyGrants = {
-        usagePlanKeys: {
-          sid: 'ApiGatewayUsagePlanKeys', actions: () => ['apigateway:GET', 'apigateway:POST'], allActions: ['apigateway:GET', 'apigateway:POST'],
-          wildcardReason: (arn) => (arn.endsWith('/keys/*') ? 'The keys of one usage plan this stack names: their ids change at every rotation.' : undefined),
-        },
-      };
+      this.apiGatewayKeyGrants = { usagePlanPolicies: [] };
     }
+    const policies = this.apiGatewayKeyGrants.usagePlanPolicies;
+    // A usage plan id is a few letters and digits, also when it is a token.
+    const arnChars = longestResolvedLength(this, `${apigw}/usageplans//keys*`, 0) + 16 + 3;
+    const perPolicy = Math.floor((IAM_ROLE_LIMITS.managedPolicyChars - 512) / arnChars);
+    const touched = new Set<UsagePlanPolicy>();
     for (const usagePlanId of usagePlanIds) {
-      // A usage plan id is a few letters and digits, also when it is a token.
-      for (const suffix of ['/keys', '/keys/*']) {
-        const arn = `${apigw}/usageplans/${usagePlanId}${suffix}`;
-        this.policy.grant(this.apiGatewayKeyGrants.usagePlanKeys, arn, longestResolvedLength(this, `${apigw}/usageplans/${suffix}`, 0) + 16, fail);
+      const granted = policies.find((p) => p.plans.includes(usagePlanId));
+      if (granted) {
+        touched.add(granted);
+        continue;
       }
+      let policy = policies.find((p) => p.plans.length < perPolicy);
+      if (!policy) {
+        // This policy, and its successor while a change of its plans is deployed.
+        this.policy.reserveManagedPolicies(2, fail);
+        const plans: string[] = [];
+        const role = this.function.role as iam.Role;
+        const managed = new iam.ManagedPolicy(role, `ApiGatewayUsagePlanKeys${policies.length + 1}`, {
+          description: `Usage plans whose keys ${this.node.path} (cdk-grafana-credentials) manages; replaced when its set of plans changes`,
+          roles: [role],
+          statements: [new iam.PolicyStatement({
+            sid: 'ApiGatewayUsagePlanKeys',
+            actions: ['apigateway:DELETE', 'apigateway:GET', 'apigateway:POST'],
+            resources: Lazy.list({ produce: () => plans.map((id) => `${apigw}/usageplans/${id}/keys*`) }),
+          })],
+        });
+        policy = { plans, managed };
+        policies.push(policy);
+      }
+      policy.plans.push(usagePlanId);
+      touched.add(policy);
+      acknowledgeFinding(policy.managed, `AwsSolutions-IAM5[Resource::${nagForm(policy.managed, `${apigw}/usageplans/${usagePlanId}/keys*`)}]`,
+        'The keys of one usage plan this stack names: their ids change at every rotation.');
+      // The logical id follows the set of plans, so that a new set is a new policy (see above).
+      const seed = JSON.stringify([policy.managed.node.path, Stack.of(this).resolve([...policy.plans].sort())]);
+      const cfn = policy.managed.node.defaultChild as iam.CfnManagedPolicy;
+      cfn.overrideLogicalId(`${Stack.of(this).getLogicalId(cfn)}${createHash('sha256').update(seed).digest('hex').slice(0, 8).toUpperCase()}`);
     }
+    return [...touched].map((p) => p.managed);
   }
 
   /**

@@ -88,7 +88,7 @@ interface Bucket {
 export class HandlerPolicy {
   private readonly buckets: Bucket[] = [];
   private readonly granted = new Set<string>();
-  private readonly maxManagedPolicies: number;
+  private maxManagedPolicies: number;
 
   /**
    * @param role the handler's role
@@ -105,6 +105,15 @@ export class HandlerPolicy {
       budget: IAM_ROLE_LIMITS.inlineChars - INLINE_RESERVE,
       addStatement: (statement) => role.addToPrincipalPolicy(statement),
     });
+  }
+
+  /** Keeps `count` of the role's managed policies for policies created outside these buckets. */
+  reserveManagedPolicies(count: number, fail: (detail: string) => Error): void {
+    if (this.overflowPolicies + count > this.maxManagedPolicies) {
+      throw fail(`the handler role has room for ${this.maxManagedPolicies - this.overflowPolicies} more managed policies, and ${count} are needed ` +
+        `(a role takes ${IAM_ROLE_LIMITS.managedPoliciesPerRole}; the others hold its grants or are AWS-managed)`);
+    }
+    this.maxManagedPolicies -= count;
   }
 
   /** Managed policies created so far for grants that did not fit inline. */
@@ -200,7 +209,7 @@ function statementOverhead(kind: GrantKind): number {
 }
 
 /** An ARN as cdk-nag names it in a finding: pseudo parameters as `<AWS::Partition>`. */
-function nagForm(scope: IConstruct, arn: string): string {
+export function nagForm(scope: IConstruct, arn: string): string {
   const resolved = Stack.of(scope).resolve(arn);
   if (typeof resolved === 'string') return resolved;
   const [, parts] = resolved['Fn::Join'] as [string, unknown[]];

@@ -54,14 +54,34 @@ describe('RotatingApiKey resources', () => {
     expect(json(bySid('ApiGatewayOwnKeys').Resource)).toContain('::/apikeys/*"');
     expect(bySid('ApiGatewayKeyList')).toMatchObject({ Action: ['apigateway:GET'] });
     expect(bySid('ApiGatewayKeyList').Condition).toBeUndefined();
-    const planKeys = bySid('ApiGatewayUsagePlanKeys');
-    expect(planKeys.Action).toEqual(['apigateway:GET', 'apigateway:POST']);
-    expect(planKeys.Resource).toHaveLength(4);
-    expect(json(planKeys.Resource)).toMatch(/usageplans\/"[^]*Plan0[^]*\/keys"/);
+    expect(bySid('ApiGatewayUsagePlanKeys')).toBeUndefined(); // in a managed policy of its own (next test)
+    const managed = Object.values(template.findResources('AWS::IAM::ManagedPolicy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    const planKeys = managed.find((s: any) => s.Sid === 'ApiGatewayUsagePlanKeys');
+    expect(planKeys.Action).toEqual(['apigateway:DELETE', 'apigateway:GET', 'apigateway:POST']);
+    expect(planKeys.Resource).toHaveLength(2);
+    expect(json(planKeys.Resource)).toMatch(/usageplans\/"[^]*Plan0[^]*\/keys\*"/);
     // Nothing on apigateway without a resource, and no action on the plans themselves.
-    for (const s of statements.filter((x: any) => json(x.Action).includes('apigateway:'))) {
+    for (const s of [...statements, ...managed].filter((x: any) => json(x.Action).includes('apigateway:'))) {
       expect(json(s.Resource)).not.toMatch(/"\*"|::\/usageplans\/\*|::\*/);
     }
+  });
+
+  test('IAM for a change of plans: the usage-plan grants are a policy whose logical id follows the set of plans, and the custom resource depends on it', () => {
+    // CloudFormation creates the new set's policy before the custom resource's update and deletes the old set's only
+    // in the cleanup phase (or, on rollback, the new one after the custom resource's rollback): during the change
+    // the handler may touch the plans of both sets, to take the key out of a removed plan and put it back.
+    const synth = (planCount: number) => stackWith((stack, plans) => new RotatingApiKey(stack, 'Key', keyProps(plans.slice(0, planCount))), 3).template;
+    const planPolicies = (template: Template) => Object.entries(template.findResources('AWS::IAM::ManagedPolicy'))
+      .filter(([, p]: [string, any]) => p.Properties.PolicyDocument.Statement.some((s: any) => s.Sid === 'ApiGatewayUsagePlanKeys'));
+    const [two, one, twoAgain] = [synth(2), synth(1), synth(2)];
+    const [[idTwo, policyTwo]] = planPolicies(two);
+    const [[idOne, policyOne]] = planPolicies(one);
+    expect(idOne).not.toBe(idTwo);
+    expect(planPolicies(twoAgain)[0][0]).toBe(idTwo); // the same set, the same policy: no churn on an unchanged deploy
+    expect((policyTwo as any).Properties.PolicyDocument.Statement[0].Resource).toHaveLength(2);
+    expect((policyOne as any).Properties.PolicyDocument.Statement[0].Resource).toHaveLength(1);
+    const [cr] = Object.values(one.findResources('Custom::ApiGatewayRotatingApiKey'));
+    expect(cr.DependsOn).toContain(idOne);
   });
 
   test('150 keys with 10 plans each, 150 plans in all, still fit IAM, overflowing into managed policies', () => {

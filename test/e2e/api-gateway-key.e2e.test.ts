@@ -19,13 +19,13 @@ beforeEach(() => ({ standins, driver } = bed));
 
 const PLANS = ['Gold', 'Silver', 'Bronze'] as const;
 
-/** A stack with three usage plans and one RotatingApiKey in the first `plans` of them. */
-function keyStack(opts: Partial<RotatingApiKeyProps> & { plans?: number; withVerifyUrl?: boolean } = {}) {
+/** A stack with three usage plans and one RotatingApiKey in the first `plans` of them (or in `planNames`). */
+function keyStack(opts: Partial<RotatingApiKeyProps> & { plans?: number; planNames?: string[]; withVerifyUrl?: boolean } = {}) {
   const stack = newStack();
   const plans = PLANS.map((name) => new apigateway.UsagePlan(stack, name, { name }));
-  const { plans: count = 2, withVerifyUrl = true, ...props } = opts;
+  const { plans: count = 2, planNames, withVerifyUrl = true, ...props } = opts;
   new RotatingApiKey(stack, 'Partner', {
-    usagePlans: plans.slice(0, count),
+    usagePlans: planNames ? plans.filter((p) => planNames.includes(p.node.id)) : plans.slice(0, count),
     apiKeyNamePrefix: 'partner',
     ...(withVerifyUrl ? { verifyUrl: `${standins.apiGatewayEndpointUrl}/health` } : {}),
     ...props,
@@ -64,17 +64,114 @@ test('create: one key in every plan, the value only in the secret; calls = 1 loo
   expect(create.response?.Data?.CredentialName).toBe(value.apiKeyName);
 });
 
-test('update: a new plan list, a new prefix or a new customerId each reissue; the old key is deleted at cleanup', async () => {
+/** Calls the stand-in API with each of `values` in a loop until stopped; resolves to the answers that were not 200. */
+function keepCalling(values: () => string[]): { stop: () => Promise<number[]>; calls: () => number } {
+  let running = true;
+  let calls = 0;
+  const refused: number[] = [];
+  const loop = (async () => {
+    while (running) {
+      for (const value of values()) {
+        const status = await callApi(value);
+        calls++;
+        if (status !== 200) refused.push(status);
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  return { stop: async () => { running = false; await loop; return refused; }, calls: () => calls };
+}
+
+const plansOfKey = (keyId: string) => standins.apiGateway.liveKeys().find((k) => k.id === keyId)?.usagePlanIds;
+const idsOf = (...names: string[]) => names.map(planId).sort();
+const recordedPlans = (stage = 'AWSCURRENT') => String(stored(stage)?.usagePlanIds).split(',').sort();
+
+test('update: a change of usage plans keeps the key (same id, same value) and moves it to exactly the new plans; no client request is refused', async () => {
   await driver.deploy(keyStack());
   const first = stored()!;
-  expect(await driver.deploy(keyStack({ plans: 3 }))).toMatchObject({ ok: true });
-  const second = stored()!;
-  expect(second.apiKeyId).not.toBe(first.apiKeyId);
-  expect(standins.apiGateway.liveKeys().map((k) => k.usagePlanIds.length)).toEqual([3]);
-  expect(await callApi(first.key)).toBe(403);
-  expect(await callApi(second.key)).toBe(200);
+  const physicalId = driver.records.find((r) => r.requestType === 'Create')!.response!.PhysicalResourceId;
+  const client = keepCalling(() => [first.key]);
+  standins.resetCounts();
+  expect(await driver.deploy(keyStack({ planNames: ['Silver', 'Bronze'] }))).toMatchObject({ ok: true });
+  const refused = await client.stop();
+  expect(refused).toEqual([]);
+  expect(client.calls()).toBeGreaterThan(0);
+  const after = stored()!;
+  expect(after).toMatchObject({ key: first.key, apiKeyId: first.apiKeyId, apiKeyName: first.apiKeyName });
+  expect(recordedPlans()).toEqual(idsOf('Silver', 'Bronze'));
+  expect(standins.apiGateway.liveKeys().map((k) => k.id)).toEqual([first.apiKeyId]);
+  expect(plansOfKey(first.apiKeyId)).toEqual(idsOf('Silver', 'Bronze'));
+  const update = driver.records.find((r) => r.requestType === 'Update')!;
+  // No replacement: the same physical id, so CloudFormation sends no cleanup Delete.
+  expect(update.response?.PhysicalResourceId).toBe(physicalId);
+  expect(driver.records.filter((r) => r.requestType === 'Delete')).toEqual([]);
+  expect(update.calls).toMatchObject({ CreateUsagePlanKey: 1, DeleteUsagePlanKey: 1 });
+  expect(update.calls.CreateApiKey).toBeUndefined();
+  expect(update.calls.DeleteApiKey).toBeUndefined();
+  // Rotation after the change issues into the new plans.
+  expect(await rotate(driver, standins, secretArn())).toMatchObject({ ok: true });
+  expect(plansOfKey(stored()!.apiKeyId)).toEqual(idsOf('Silver', 'Bronze'));
+  expect(await callApi(stored()!.key)).toBe(200);
+});
 
+test('rollback of a change of usage plans: the key stays, in exactly the old plans', async () => {
+  await driver.deploy(keyStack());
+  const first = stored()!;
+  const client = keepCalling(() => [first.key]);
+  standins.resetCounts();
+  const result = await driver.deploy(keyStack({ planNames: ['Silver', 'Bronze'] }), { failAfterUpdates: true });
+  expect(result.ok).toBe(false);
+  expect(await client.stop()).toEqual([]);
+  // Neither the update nor its rollback issued or deleted a key.
+  expect(standins.counts()).not.toHaveProperty('CreateApiKey');
+  expect(standins.counts()).not.toHaveProperty('DeleteApiKey');
+  expect(stored()).toMatchObject({ key: first.key, apiKeyId: first.apiKeyId, usagePlanIds: first.usagePlanIds });
+  expect(standins.apiGateway.liveKeys().map((k) => k.id)).toEqual([first.apiKeyId]);
+  expect(plansOfKey(first.apiKeyId)).toEqual(idsOf('Gold', 'Silver'));
+  expect(driver.records.filter((r) => r.requestType === 'Update').map((r) => r.response?.Status)).toEqual(['SUCCESS', 'SUCCESS']);
+});
+
+test('a change of usage plans during a rotation overlap moves both keys; AWSCURRENT and AWSPREVIOUS stay the same keys', async () => {
+  await driver.deploy(keyStack());
+  const first = stored()!;
+  expect(await rotate(driver, standins, secretArn())).toMatchObject({ ok: true });
+  const second = stored()!;
+  const client = keepCalling(() => [first.key, second.key]);
+  expect(await driver.deploy(keyStack({ planNames: ['Gold', 'Bronze'] }))).toMatchObject({ ok: true });
+  expect(await client.stop()).toEqual([]);
+  expect(stored()).toMatchObject({ key: second.key, apiKeyId: second.apiKeyId });
+  expect(stored('AWSPREVIOUS')).toMatchObject({ key: first.key, apiKeyId: first.apiKeyId });
+  for (const stage of ['AWSCURRENT', 'AWSPREVIOUS']) expect(recordedPlans(stage)).toEqual(idsOf('Gold', 'Bronze'));
+  expect(standins.apiGateway.liveKeys().map((k) => k.id).sort()).toEqual([first.apiKeyId, second.apiKeyId].sort());
+  for (const key of [first, second]) expect(plansOfKey(key.apiKeyId)).toEqual(idsOf('Gold', 'Bronze'));
+  // The rollback of such an update puts both back.
+  expect((await driver.deploy(keyStack({ plans: 1 }), { failAfterUpdates: true })).ok).toBe(false);
+  for (const key of [first, second]) expect(plansOfKey(key.apiKeyId)).toEqual(idsOf('Gold', 'Bronze'));
+  expect(await driver.deploy(keyStack({ plans: 1 }))).toMatchObject({ ok: true });
+  for (const key of [first, second]) expect(plansOfKey(key.apiKeyId)).toEqual(idsOf('Gold'));
+  // The next rotation ends the overlap as usual and issues into the current plans.
+  expect(await rotate(driver, standins, secretArn())).toMatchObject({ ok: true });
+  expect(standins.apiGateway.liveKeys().map((k) => k.id).sort()).toEqual([second.apiKeyId, stored()!.apiKeyId].sort());
+  expect(plansOfKey(stored()!.apiKeyId)).toEqual(idsOf('Gold'));
+  expect(await driver.destroy()).toMatchObject({ ok: true });
+  expect(standins.apiGateway.liveKeys()).toEqual([]);
+});
+
+test('a usage plan deleted out of band and then removed from usagePlans: the key leaves it without error', async () => {
+  await driver.deploy(keyStack());
+  const first = stored()!;
+  standins.apiGateway.deleteUsagePlan(planId('Silver'));
+  expect(await driver.deploy(keyStack({ plans: 1 }))).toMatchObject({ ok: true });
+  expect(stored()).toMatchObject({ apiKeyId: first.apiKeyId, usagePlanIds: planId('Gold') });
+  expect(plansOfKey(first.apiKeyId)).toEqual(idsOf('Gold'));
+  expect(await callApi(first.key)).toBe(200);
+});
+
+test('update: a new prefix or a new customerId each reissue; the old key is deleted at cleanup', async () => {
+  await driver.deploy(keyStack({ plans: 3 }));
+  const second = stored()!;
   expect(await driver.deploy(keyStack({ plans: 3, apiKeyNamePrefix: 'partner-eu' }))).toMatchObject({ ok: true });
+  expect(await callApi(second.key)).toBe(403);
   expect(stored()!.apiKeyName).toMatch(/^partner-eu-[0-9a-f]{10}$/);
   expect(await driver.deploy(keyStack({ plans: 3, apiKeyNamePrefix: 'partner-eu', customerId: 'mp-123' }))).toMatchObject({ ok: true });
   const last = standins.apiGateway.liveKeys();
@@ -85,7 +182,7 @@ test('update: a new plan list, a new prefix or a new customerId each reissue; th
 test('rollback: a failed stack update restores the key it replaced, which never stopped working, and deletes the new one', async () => {
   await driver.deploy(keyStack());
   const before = stored()!;
-  const result = await driver.deploy(keyStack({ plans: 1 }), { failAfterUpdates: true });
+  const result = await driver.deploy(keyStack({ customerId: 'mp-123' }), { failAfterUpdates: true });
   expect(result.ok).toBe(false);
   expect(stored()!.apiKeyId).toBe(before.apiKeyId);
   expect(standins.apiGateway.liveKeys().map((k) => k.id)).toEqual([before.apiKeyId]);

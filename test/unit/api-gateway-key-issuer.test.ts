@@ -1,6 +1,6 @@
 /** The API Gateway key issuer (issue #17) against a mocked SDK, and its custom-resource properties. */
 import {
-  APIGatewayClient, CreateApiKeyCommand, CreateUsagePlanKeyCommand, DeleteApiKeyCommand, GetApiKeyCommand, GetApiKeysCommand, GetUsagePlanKeyCommand,
+  APIGatewayClient, CreateApiKeyCommand, CreateUsagePlanKeyCommand, DeleteApiKeyCommand, DeleteUsagePlanKeyCommand, GetApiKeyCommand, GetApiKeysCommand, GetUsagePlanKeyCommand,
 } from '@aws-sdk/client-api-gateway';
 import { mockClient } from 'aws-sdk-client-mock';
 import { apiGatewayKeyIssuer } from '../../lambda/issuers/api-gateway-key';
@@ -42,6 +42,48 @@ describe('issue', () => {
     apigw.on(DeleteApiKeyCommand).resolves({});
     await expect(apiGatewayKeyIssuer.issue(definition, 'partner-0123456789')).rejects.toThrow(/Usage plan plan2 not found \(NotFoundException\) while adding API key partner-0123456789/);
     expect(apigw.commandCalls(DeleteApiKeyCommand).map((c) => c.args[0].input)).toEqual([{ apiKey: 'k3' }]);
+  });
+});
+
+describe('reconfigure', () => {
+  const record = (usagePlanIds: string) => ({
+    key: 'v'.repeat(40), expiresAt: '9999-12-31T23:59:59.000Z', fields: { apiKeyId: 'k3', apiKeyName: 'partner-0123456789', usagePlanIds },
+    lifecycle: { kind: CredentialKind.API_GATEWAY_KEY, generation: 'partner-0123456789', slot: 0, definition: { ...definition, usagePlanIds } },
+  });
+  const to = (usagePlanIds: string) => ({ ...definition, usagePlanIds });
+  const added = () => apigw.commandCalls(CreateUsagePlanKeyCommand).map((c) => c.args[0].input.usagePlanId);
+  const removed = () => apigw.commandCalls(DeleteUsagePlanKeyCommand).map((c) => c.args[0].input.usagePlanId);
+
+  test('joins the plans added, leaves the plans removed (one deleted out of band is fine), and names the new plans in the fields', async () => {
+    expect(apiGatewayKeyIssuer.inPlaceFields).toEqual(['usagePlanIds']);
+    apigw.on(CreateUsagePlanKeyCommand).resolves({});
+    apigw.on(DeleteUsagePlanKeyCommand, { usagePlanId: 'plan1' }).rejects(notFound());
+    apigw.on(DeleteUsagePlanKeyCommand, { usagePlanId: 'plan2' }).resolves({});
+    const fields = await apiGatewayKeyIssuer.reconfigure!(record('plan1,plan2'), to('plan3'), to('plan1,plan2'));
+    expect(fields).toEqual({ apiKeyId: 'k3', apiKeyName: 'partner-0123456789', usagePlanIds: 'plan3' });
+    expect(added()).toEqual(['plan3']);
+    expect(removed()).toEqual(['plan1', 'plan2']);
+    expect(apigw.commandCalls(CreateApiKeyCommand)).toHaveLength(0);
+  });
+
+  test('after an event that died half-way (record and old properties disagree), every plan either names is settled', async () => {
+    apigw.on(CreateUsagePlanKeyCommand).resolves({});
+    apigw.on(DeleteUsagePlanKeyCommand).resolves({});
+    // The record says plan1; CloudFormation's old properties say plan1,plan2 (the update added plan2, then died). Rollback to plan1:
+    await apiGatewayKeyIssuer.reconfigure!(record('plan1'), to('plan1'), to('plan1,plan2'));
+    expect(added()).toEqual([]);
+    expect(removed()).toEqual(['plan2']);
+  });
+
+  test('a key that is already gone counts as reconfigured; any other failure names the key and the plan', async () => {
+    apigw.on(CreateUsagePlanKeyCommand).rejects(Object.assign(new Error('Invalid API Key identifier specified'), { name: 'NotFoundException' }));
+    apigw.on(GetApiKeyCommand).rejects(Object.assign(new Error('Invalid API Key identifier specified'), { name: 'NotFoundException' }));
+    expect(await apiGatewayKeyIssuer.reconfigure!(record('plan1'), to('plan1,plan2'), to('plan1'))).toEqual(record('plan1').fields);
+    apigw.reset();
+    apigw.on(CreateUsagePlanKeyCommand).resolves({});
+    apigw.on(DeleteUsagePlanKeyCommand).rejects(Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' }));
+    await expect(apiGatewayKeyIssuer.reconfigure!(record('plan1,plan2'), to('plan1'), to('plan1,plan2')))
+      .rejects.toThrow(/Removing API key partner-0123456789 from usage plan plan2 failed \(AccessDeniedException/);
   });
 });
 
