@@ -21,6 +21,17 @@ const unusedSdkModules = {
   },
 };
 
+// Each SDK client reads its package.json only for its version (the user agent); keep just the name and version.
+const sdkPackageJson = {
+  name: 'sdk-package-json',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]@aws-sdk[\\/]client-[a-z-]+[\\/]package\.json$/ }, (args) => {
+      const { name, version } = JSON.parse(fs.readFileSync(args.path, 'utf8'));
+      return { contents: JSON.stringify({ name, version }), loader: 'json' };
+    });
+  },
+};
+
 async function main() {
   fs.rmSync(outdir, { recursive: true, force: true });
   const result = await esbuild.build({
@@ -42,7 +53,7 @@ async function main() {
     metafile: true,
     // Lambda supplies credentials in the environment; drop the rest of the default chain.
     alias: { '@aws-sdk/credential-provider-node': path.join(root, 'lambda', 'shims', 'credential-provider-node.ts') },
-    plugins: [unusedSdkModules],
+    plugins: [unusedSdkModules, sdkPackageJson],
     logLevel: 'warning',
   });
   fs.writeFileSync(path.join(root, 'dist', 'handler-meta.json'), JSON.stringify(result.metafile));

@@ -8,9 +8,9 @@ import type { GrafanaClient } from '@aws-sdk/client-grafana';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 
-type GrafanaSdk = typeof import('@aws-sdk/client-grafana');
-type SecretsManagerSdk = typeof import('@aws-sdk/client-secrets-manager');
-type ApiGatewaySdk = typeof import('@aws-sdk/client-api-gateway');
+type GrafanaSdk = typeof import('./sdk/grafana');
+type SecretsManagerSdk = typeof import('./sdk/secrets-manager');
+type ApiGatewaySdk = typeof import('./sdk/api-gateway');
 
 /**
  * The SDK modules, loaded on first use rather than at cold start: the bundle
@@ -18,10 +18,10 @@ type ApiGatewaySdk = typeof import('@aws-sdk/client-api-gateway');
  */
 let grafanaModule: Promise<GrafanaSdk> | undefined;
 let secretsManagerModule: Promise<SecretsManagerSdk> | undefined;
-export const grafanaSdk = (): Promise<GrafanaSdk> => (grafanaModule ??= import('@aws-sdk/client-grafana'));
-export const secretsManagerSdk = (): Promise<SecretsManagerSdk> => (secretsManagerModule ??= import('@aws-sdk/client-secrets-manager'));
+export const grafanaSdk = (): Promise<GrafanaSdk> => (grafanaModule ??= import('./sdk/grafana'));
+export const secretsManagerSdk = (): Promise<SecretsManagerSdk> => (secretsManagerModule ??= import('./sdk/secrets-manager'));
 let apiGatewayModule: Promise<ApiGatewaySdk> | undefined;
-export const apiGatewaySdk = (): Promise<ApiGatewaySdk> => (apiGatewayModule ??= import('@aws-sdk/client-api-gateway'));
+export const apiGatewaySdk = (): Promise<ApiGatewaySdk> => (apiGatewayModule ??= import('./sdk/api-gateway'));
 
 /** True when an SDK error is the named service exception. */
 export function isServiceError(err: unknown, name: string): boolean {
