@@ -131,6 +131,8 @@ async function main() {
     await show(standins, 'API key', keySecret);
     const previous = current(standins, keySecret, 'AWSPREVIOUS');
     check(previous.keyName !== undefined && await apiOrg(standins, secondKey) === 200, `the outgoing key ${previous.keyName} still works as AWSPREVIOUS (overlap)`);
+    const tokenRotation = await rotate(driver, standins, tokenSecret);
+    check(tokenRotation.ok, `service-account token rotation ${tokenRotation.ok ? 'finished' : `failed at ${tokenRotation.failedStep}: ${tokenRotation.error}`}`);
     standins.resetCounts();
     const apiKeyRotation = await rotate(driver, standins, apiKeySecret);
     check(apiKeyRotation.ok, `API Gateway key rotation ${apiKeyRotation.ok ? 'finished' : `failed at ${apiKeyRotation.failedStep}: ${apiKeyRotation.error}`}`);
@@ -139,7 +141,26 @@ async function main() {
     check(await callApi(standins, firstApiKey) === 200, 'the outgoing API Gateway key still works as AWSPREVIOUS (overlap)');
 
     say();
-    say(bold('4. delete: cdk destroy'));
+    say(bold('4. health check: the stack\'s daily rule, and a token revoked in Grafana\'s UI'));
+    const healthCheck = async () => {
+      const lines = (await driver.fireScheduledRules()).flatMap((run) => run.logs.split('\n'))
+        .filter((line) => line.startsWith('{"_aws"')).map((line) => JSON.parse(line) as Record<string, any>);
+      for (const m of lines) {
+        const expiry = m.SecondsUntilExpiry === undefined ? 'never expires' : `expires in ${(m.SecondsUntilExpiry / 86400).toFixed(1)} days`;
+        say(`    ${m.SecretName}: CredentialWorks ${m.CredentialWorks}, ${expiry}, RotationOverdue ${m.RotationOverdue}`);
+      }
+      return lines;
+    };
+    const before = await healthCheck();
+    check(before.length === 3 && before.every((m) => m.CredentialWorks === 1), 'every credential of the stack works (metrics in Embedded Metric Format)');
+    standins.revokeOutOfBand(workspace.id, current(standins, tokenSecret).tokenName);
+    say('    (someone deletes the service-account token in Grafana\'s UI)');
+    const after = await healthCheck();
+    const tokenName = standins.secret(tokenSecret)!.name;
+    check(after.find((m) => m.SecretName === tokenName)?.CredentialWorks === 0, 'CredentialWorks drops to 0 for that token: an alarm on metricCredentialWorks() fires before a consumer gets a 401');
+
+    say();
+    say(bold('5. delete: cdk destroy'));
     standins.resetCounts();
     result = await driver.destroy();
     check(result.ok, `stack ${result.status}`);
@@ -152,7 +173,7 @@ async function main() {
     check(!leaked, 'no token appeared in any CloudFormation response or handler log line');
 
     say();
-    say(bold('5. beside the workspace: a self-managed Grafana server, the same lifecycle'));
+    say(bold('6. beside the workspace: a self-managed Grafana server, the same lifecycle'));
     await selfManagedDemo(standins, { say, bold, check, mask });
   } finally {
     await driver.stop();
