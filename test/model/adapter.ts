@@ -36,8 +36,18 @@ export interface Hooks<Inv> {
 
 const current = new AsyncLocalStorage<unknown>();
 
+/**
+ * The rotated secrets the construct writes into the function's environment (as test/unit/helpers/bed.ts does):
+ * without it, the handler refuses every rotation at createSecret, and the model would fuzz no rotation at all.
+ */
+export const MODEL_MANAGED_SECRETS = JSON.stringify({
+  arnPrefix: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:', prefixes: ['grafana-credentials/Stack/'], names: {},
+});
+
 /** Routes the SDK clients and the CloudFormation answer to `hooks`. Call once per test file, in beforeAll. */
 export function installAdapter<Inv>(hooks: () => Hooks<Inv>): () => void {
+  const savedEnv = process.env[contract.MANAGED_SECRETS_ENV];
+  process.env[contract.MANAGED_SECRETS_ENV] = MODEL_MANAGED_SECRETS;
   const grafana = mockClient(G.GrafanaClient);
   const sm = mockClient(S.SecretsManagerClient);
   const mocks: Record<SdkClient, any> = { grafana, secretsManager: sm };
@@ -57,7 +67,11 @@ export function installAdapter<Inv>(hooks: () => Hooks<Inv>): () => void {
     return parsed.Kind === planned.kind && typeof raw?.UsagePlanIds === 'string' ? { ...parsed, UsagePlanIds: raw.UsagePlanIds } as typeof parsed : parsed;
   });
   forget = () => { grafana.resetHistory(); sm.resetHistory(); answer.mockClear(); issuerFor.mockClear(); parse.mockClear(); };
-  return () => { grafana.restore(); sm.restore(); answer.mockRestore(); issuerFor.mockRestore(); parse.mockRestore(); forget = () => undefined; };
+  return () => {
+    grafana.restore(); sm.restore(); answer.mockRestore(); issuerFor.mockRestore(); parse.mockRestore(); forget = () => undefined;
+    if (savedEnv === undefined) delete process.env[contract.MANAGED_SECRETS_ENV];
+    else process.env[contract.MANAGED_SECRETS_ENV] = savedEnv;
+  };
 }
 
 let forget = (): void => undefined;

@@ -447,6 +447,7 @@ export class Interleaving {
           return;
         }
       }
+      this.applied.add('rotate-finished');
     } finally {
       this.rotationBusy = false;
       this.bump();

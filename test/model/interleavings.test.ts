@@ -103,7 +103,7 @@ test('census: every kind of event, step, crash and fault happens, and sequences 
   census.maxLiveInFlight = Math.max(census.maxLiveInFlight, seen.maxLiveInFlight);
   census.quiescentChecks += seen.quiescentChecks;
   expect([...seen.applied].sort()).toEqual([
-    'crash', 'crash-landed', 'create', 'delete', 'deleteSecret', 'deleteWorkspace', 'fail', 'fail-landed', 'guard', 'release', 'rotate', 'tick', 'update', 'update-in-place',
+    'crash', 'crash-landed', 'create', 'delete', 'deleteSecret', 'deleteWorkspace', 'fail', 'fail-landed', 'guard', 'release', 'rotate', 'rotate-finished', 'tick', 'update', 'update-in-place',
   ]);
   expect(seen.quiescentChecks).toBeGreaterThan(seen.sequences);
 }, TIMEOUT);
