@@ -155,3 +155,36 @@ test('a promotion refused because another event (not a rotation) moved AWSCURREN
   await expect(update(id, keyProps({ Role: 'ADMIN' }), keyProps(), 'u1')).rejects.toThrow(/was moved by another event while the fake credential was reconfigured; deploy again/);
   expect(calls.issue).toBe(1);
 });
+
+// Found by the model (test/model, plans-as-deployed): [create, rotate, update(plans)], with createSecret issuing
+// before the Update promoted its copy. The superseded rotation's credential, issued under the old definition,
+// stayed live in the plans the Update had left, until the next rotation.
+test('a rotation superseded by an in-place Update revokes its credential: none is left under the old definition', async () => {
+  const { physicalResourceId: id } = await create();
+  const token = '44444444-2222-3333-4444-555555555555';
+  const current = at('AWSCURRENT');
+  await rotate(token, ['createSecret', 'setSecret', 'testSecret']);
+  const rotated = JSON.parse(secret().versions.get(token)!.value!);
+  expect(live.get(rotated.keyName)!.scope).toBe('VIEWER');
+  await update(id, keyProps({ Role: 'ADMIN' }), keyProps(), 'u1');
+  await handleRotationEvent({ Step: 'finishSecret', SecretId: SECRET_ARN, ClientRequestToken: token }, deps);
+  expect(at('AWSCURRENT')).toMatchObject({ key: current.key, scope: 'ADMIN' });
+  expect([...live.keys()]).toEqual([current.keyName]);
+  expect(live.get(current.keyName)!.scope).toBe('ADMIN');
+  // Its label stays: the next rotation issues into that slot again, under the new definition.
+  await rotate('55555555-2222-3333-4444-555555555555');
+  expect(at('AWSCURRENT').keyName).toBe(rotated.keyName);
+  expect(live.get(rotated.keyName)!.scope).toBe('ADMIN');
+});
+
+test('a finishSecret delivered twice, after an in-place Update copied the version its twin promoted, revokes nothing', async () => {
+  const { physicalResourceId: id } = await create();
+  const token = '66666666-2222-3333-4444-555555555555';
+  await rotate(token);
+  const rotated = at('AWSCURRENT');
+  await update(id, keyProps({ Role: 'ADMIN' }), keyProps(), 'u1');
+  expect(secret().holderOf('AWSCURRENT')!.id).not.toBe(token);
+  await handleRotationEvent({ Step: 'finishSecret', SecretId: SECRET_ARN, ClientRequestToken: token }, deps);
+  expect(at('AWSCURRENT')).toMatchObject({ key: rotated.key, scope: 'ADMIN' });
+  expect(live.get(rotated.keyName)).toMatchObject({ token: rotated.key, scope: 'ADMIN' });
+});
