@@ -12,7 +12,7 @@ import type {
 import { ATTRIBUTES, CredentialResourceProperties, parseProperties } from '../../lib/private/contract';
 import { Definition, InputError, Issuer } from '../issuers/types';
 import { log } from '../log';
-import { isLabelConflict, SecretStore, Stage, versionWithStage } from '../clients/secrets-manager';
+import { isLabelConflict, SecretState, SecretStore, Stage, versionWithStage } from '../clients/secrets-manager';
 import { Guard } from './guard';
 import { createGeneration, generationOf, nextGeneration, parseOwnLabel, physicalIdOf, previousSlot, SLOTS, versionIdFor } from './ids';
 import { AbandonedError, CredentialRecord, Entry, Ledger, ownSlots, sameDefinition } from './ledger';
@@ -117,20 +117,18 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
       // event: CloudFormation has had an answer from elsewhere, and promoting now could bring back a retired key.
       if (currentGen === generationOf(issued.record.lifecycle.generation)) return outcome(issued.record.lifecycle.generation, props.SecretArn);
       if (!current?.record || !await rotatedFrom(ledger, current, issued.record.lifecycle.rollbackTo)) {
+        await retireUndone(ledger, state, issued.record, current?.record);
         throw new Error(`AWSCURRENT of secret ${props.SecretArn} was moved by another event while the ${issuer.noun} was reissued; deploy again`);
       }
     }
 
     if (!issued && matches(issuer, definition, current?.record)) {
       // Already what is asked: a repeated Update, or the rollback of one that never promoted its credential.
-      let keptId = currentId!;
-      if ([...ownSlots(state).keys()].some((g) => !keeping(currentGen).has(g))) {
-        // Something is to be retired: first move AWSCURRENT to a fresh copy, so that a late duplicate of the Update
-        // being undone, holding this version as its compare-and-swap source, can no longer promote.
-        keptId = versionIdFor(`kept:${currentId}:${event.RequestId}`);
-        await ledger.rewrite(current!.record!, keptId, finishedRotation(current!));
-        if (!await ledger.promote(keptId, currentId)) continue;
-      }
+      // First move AWSCURRENT to a fresh copy, so that a late duplicate of the Update being undone, holding this
+      // version as its compare-and-swap source, can no longer promote; also when it has labelled nothing yet.
+      const keptId = versionIdFor(`kept:${currentId}:${event.RequestId}`);
+      await ledger.rewrite(current!.record!, keptId, finishedRotation(current!));
+      if (!await ledger.promote(keptId, currentId)) continue;
       await ledger.reconcile(state, keeping(currentGen), why);
       await keepCurrentOn(ledger, keeping(currentGen), keptId);
       log('info', `secret already holds the requested ${issuer.noun}`, { credentialName: issuer.nameOf(current!.record!), secretArn: props.SecretArn });
@@ -191,6 +189,18 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
   throw new Error(`AWSCURRENT of secret ${props.SecretArn} kept moving while the ${issuer.noun} was reissued (rotations running?); deploy again`);
 }
 
+/**
+ * A reissue whose promotion another event outran (a rollback, or a cleanup) issued a generation that no event
+ * will retire: CloudFormation has its answer from elsewhere, and that event reconciled before this one labelled it.
+ * It is retired here, unless AWSCURRENT's record can still roll back to it (an Update that replaced it is in flight).
+ */
+async function retireUndone(ledger: Ledger, state: SecretState, issued: CredentialRecord, current: CredentialRecord | undefined): Promise<void> {
+  const generation = generationOf(issued.lifecycle.generation)!;
+  const rollbackTo = current?.lifecycle.rollbackTo;
+  if (rollbackTo && (state.stagesByVersion.get(rollbackTo) ?? []).some((label) => parseOwnLabel(label)?.generation === generation)) return;
+  await ledger.retire(issued.lifecycle.definition, generation, ownSlots(state).get(generation) ?? [], 'another event undid its Update before it was promoted', true, state);
+}
+
 /** True when `to` differs from `from` only in fields the issuer changes without a new credential. */
 function changesOnlyInPlace(issuer: Issuer, from: Definition, to: Definition): boolean {
   const inPlace = issuer.reconfigure ? issuer.inPlaceFields ?? [] : [];
@@ -227,7 +237,7 @@ async function reconfigureInPlace(event: CloudFormationCustomResourceUpdateEvent
     const previous = ofThisGeneration(candidate, previousSlotNo) ? candidate : undefined;
 
     const reconfigure = async (entry: Stored): Promise<CredentialRecord | undefined> => {
-      const fields = await issuer.reconfigure!(entry.record, definition, replaced);
+      const fields = await ledger.reconfigure(entry.record, definition, replaced);
       const same = sameDefinition(entry.record.lifecycle.definition, definition) && sameDefinition(entry.record.fields, fields);
       return same ? undefined : { ...entry.record, fields, lifecycle: { ...entry.record.lifecycle, definition } };
     };

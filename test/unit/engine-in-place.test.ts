@@ -8,6 +8,8 @@
 import { handleCredentialEvent, EngineDeps } from '../../lambda/engine/cfn-events';
 import { handleRotationEvent, RotationStep } from '../../lambda/engine/rotation-steps';
 import { SecretStore } from '../../lambda/clients/secrets-manager';
+import { Guard } from '../../lambda/engine/guard';
+import { AbandonedError } from '../../lambda/engine/ledger';
 import type { CredentialRecord } from '../../lambda/engine/ledger';
 import { Definition, Issuer } from '../../lambda/issuers/types';
 import { keyProps, SECRET_ARN, STACK_ID, useBed } from './helpers/bed';
@@ -187,4 +189,42 @@ test('a finishSecret delivered twice, after an in-place Update copied the versio
   await handleRotationEvent({ Step: 'finishSecret', SecretId: SECRET_ARN, ClientRequestToken: token }, deps);
   expect(at('AWSCURRENT')).toMatchObject({ key: rotated.key, scope: 'ADMIN' });
   expect(live.get(rotated.keyName)).toMatchObject({ token: rotated.key, scope: 'ADMIN' });
+});
+
+// Found by the model (plans-as-deployed, [create, update(plans), guard]): the guard answered FAILED while the Update
+// was reading the ledger; its rollback and the abandoned Update then reconfigured the key at the same time, and the
+// key ended in neither definition's plans.
+test('an in-place Update the guard gave up on makes no change in the service, which its rollback is making', async () => {
+  const { physicalResourceId: id } = await create();
+  const name = at('AWSCURRENT').keyName;
+  const guard = new Guard();
+  // The guard gives up while the Update reads AWSCURRENT.
+  bed.world.intercept('GetSecretValue', async () => { await guard.run(new Promise(() => undefined), 0); return PASS; }, 1);
+  deps = { ...deps, guard };
+  await expect(update(id, keyProps({ Role: 'ADMIN' }), keyProps(), 'u1')).rejects.toThrow(AbandonedError);
+  expect(calls.reconfigure).toEqual([]);
+  expect(live.get(name)!.scope).toBe('VIEWER');
+});
+
+// Found by the model (plans-as-deployed, then none-after-delete once the stack is deleted): a reissuing Update
+// delivered twice, whose first delivery failed at once; CloudFormation's rollback found nothing to retire and left
+// AWSCURRENT where it was, so the twin then promoted the generation the rollback had undone.
+test('a twin of a reissuing Update, outrun by its rollback before it labelled anything, neither promotes nor keeps its credential', async () => {
+  const { physicalResourceId: id } = await create();
+  const original = at('AWSCURRENT');
+  const moved = keyProps({ WorkspaceId: 'g-9999999999' });
+  let rolledBack = false;
+  bed.world.intercept('PutSecretValue', async (input: any) => {
+    if (!rolledBack && JSON.parse(input.SecretString).intent) {
+      rolledBack = true;
+      // The rollback runs to its end before the twin writes its intent.
+      expect((await update(id, keyProps(), moved, 'rollback')).physicalResourceId).toBe(id);
+    }
+    return PASS;
+  });
+  await expect(update(id, moved, keyProps(), 'u1')).rejects.toThrow(/was moved by another event while the fake credential was reissued/);
+  expect(rolledBack).toBe(true);
+  expect(at('AWSCURRENT')).toMatchObject({ key: original.key, lifecycle: { generation: id } });
+  expect([...live.keys()]).toEqual([original.keyName]);
+  expect(ownLabels().every((l) => l.startsWith(`OWN-${id.slice(-10)}-`))).toBe(true);
 });
