@@ -91,6 +91,27 @@ describe("issue #15's orphan cases, as fixed sequences", () => {
   });
 });
 
+// Found once the model ran rotations again and its kind's issue took two calls (the key, then its plans), as an API
+// Gateway key's does; not fixed. Two deliveries of one step or event issue the same derived name: the second gets
+// NameInUseError while the first is between its issue and its write, finds nothing stored at its version, takes the
+// name for one an attempt that died left behind (ledger.ts issue()), revokes it and issues again; the first then
+// stores the revoked credential, the second's write is refused (the version exists) and it revokes its own.
+// AWSCURRENT ends on a revoked credential (rotation's testSecret catches it when verification is on; the model turns
+// it off, and CloudFormation events have no such step). Telling a live twin from a dead attempt needs the attempt's
+// age or a claim on the version; see the report of branch wt-model. Each test flips to passing once that is fixed.
+describe('known: two deliveries issuing the same name at once', () => {
+  const created: Action[] = [{ t: 'release', k: 0 }, { t: 'release', k: 0 }, { t: 'release', k: 0 }, { t: 'release', k: 0 }];
+  // The random properties count it under its own rule (known-twin-replaced) instead of current-works, so that they
+  // keep checking everything else; the census reports how many sequences hit it.
+  const rules = [...QUIESCENT_RULES, 'known-twin-replaced' as const];
+  test.failing('a rotation whose steps are each delivered twice', async () => {
+    await runAndCheck([...created, { t: 'rotate', dup: true }], rules);
+  });
+  test.failing('a reissuing Update delivered twice at once', async () => {
+    await runAndCheck([...created, { t: 'update', role: 0, noop: false, plans: 0, failAfter: false, dup: 1 }], rules);
+  });
+});
+
 // Last, to top the run up to FUZZ_SEQUENCES sequences in all (a property stops at its first failure), and at least a quarter of that.
 test('census: every kind of event, step, crash and fault happens, and sequences come to rest', async () => {
   const seen = new Census();

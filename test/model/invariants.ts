@@ -18,7 +18,9 @@
 import type { ModelSecret } from './secrets-manager-model';
 import { credentialNamesIn, tokenIn } from './adapter';
 
-export type Rule = 'reachable' | 'reachable-in-flight' | 'current-works' | 'at-most-2' | 'none-after-delete' | 'plans-as-deployed' | 'in-place-issues-nothing';
+export type Rule = 'reachable' | 'reachable-in-flight' | 'current-works' | 'at-most-2' | 'none-after-delete' | 'plans-as-deployed' | 'in-place-issues-nothing'
+  // current-works broken by the known race of test/model/interleavings.test.ts ('known: ...'); no property enforces it.
+  | 'known-twin-replaced';
 
 export interface Snapshot {
   /** Names of the credentials that work now. */
