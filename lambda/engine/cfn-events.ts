@@ -236,33 +236,45 @@ async function reconfigureInPlace(event: CloudFormationCustomResourceUpdateEvent
     const candidate = previousLabel ? await ledger.read({ versionId: previousLabel.versionId }) : undefined;
     const previous = ofThisGeneration(candidate, previousSlotNo) ? candidate : undefined;
 
-    const reconfigure = async (entry: Stored): Promise<CredentialRecord | undefined> => {
+    // Write-ahead, as an issue writes its intent first: AWSCURRENT takes the new definition (compare-and-swap) before
+    // the service is changed, so that events changing the same credential are ordered by their promotions, and
+    // whoever promotes later also makes its calls later.
+    let baseId = currentId!;
+    if (!sameDefinition(current.record.lifecycle.definition, definition)) {
+      const intended: CredentialRecord = { ...current.record, lifecycle: { ...current.record.lifecycle, definition } };
+      const intendedId = versionIdFor(`reconfiguring:${currentId}:${event.RequestId}`);
+      await ledger.rewrite(intended, intendedId, finishedRotation(current));
+      const outcomeOf = await promoteOrExplain(ledger, intendedId, baseId);
+      if (outcomeOf === 'rotated') continue;
+      if (outcomeOf === 'outrun') throw new Error(`AWSCURRENT of secret ${ledger.secretArn} was moved by another event while the ${issuer.noun} was reconfigured; deploy again`);
+      baseId = intendedId;
+    }
+    const reconfigured = async (entry: Stored): Promise<CredentialRecord> => {
       const fields = await ledger.reconfigure(entry.record, definition, replaced);
-      const same = sameDefinition(entry.record.lifecycle.definition, definition) && sameDefinition(entry.record.fields, fields);
-      return same ? undefined : { ...entry.record, fields, lifecycle: { ...entry.record.lifecycle, definition } };
+      return { ...entry.record, fields, lifecycle: { ...entry.record.lifecycle, definition } };
     };
-    const newCurrent = await reconfigure(current);
-    const newPrevious = previous && await reconfigure(previous);
-    if (newCurrent) {
-      // A fresh copy, promoted by compare-and-swap: an unfinished rotation based on the old one can no longer promote.
-      const versionId = versionIdFor(`reconfigured:${currentId}:${event.RequestId}`);
-      await ledger.rewrite(newCurrent, versionId, finishedRotation(current));
-      if (!await ledger.promote(versionId, currentId)) {
-        // A rotation finished meanwhile: reconfigure its credential too. Anything else (a rollback) outran this event.
-        const moved = await ledger.describe();
-        const now = moved && versionWithStage(moved, Stage.CURRENT);
-        const entry = now ? await ledger.read({ versionId: now }) : undefined;
-        if (entry?.record && await rotatedFrom(ledger, entry, currentId)) continue;
-        throw new Error(`AWSCURRENT of secret ${ledger.secretArn} was moved by another event while the ${issuer.noun} was reconfigured; deploy again`);
-      }
+    const newCurrent = await reconfigured(current);
+    const newPrevious = previous && await reconfigured(previous);
+    // The record with its new fields, promoted only if AWSCURRENT is still where this event put it: otherwise another
+    // event promoted after this one, and its calls may have come before some of this event's. AWSCURRENT's record
+    // decides then, and the credentials this event touched are brought back to it.
+    const versionId = versionIdFor(`reconfigured:${baseId}:${event.RequestId}`);
+    await ledger.rewrite(newCurrent, versionId, finishedRotation(current));
+    const finished = await promoteOrExplain(ledger, versionId, baseId);
+    if (finished !== 'promoted') {
+      const moved = await ledger.describe();
+      const now = moved && versionWithStage(moved, Stage.CURRENT);
+      await restoreInPlace(ledger, [newCurrent, newPrevious], now ? (await ledger.read({ versionId: now }))?.record : undefined, definition, incoming);
+      if (finished === 'rotated') continue;
+      throw new Error(`AWSCURRENT of secret ${ledger.secretArn} was moved by another event while the ${issuer.noun} was reconfigured; deploy again`);
     }
     let previousId = previous?.versionId;
-    if (newPrevious) {
+    if (newPrevious && !(sameDefinition(previous.record.lifecycle.definition, definition) && sameDefinition(previous.record.fields, newPrevious.fields))) {
       // Its own label only: the next slot's is AWSCURRENT's credential.
       previousId = versionIdFor(`reconfigured:${previous.versionId}:${event.RequestId}`);
       await ledger.rewrite(newPrevious, previousId, [], false);
     }
-    if (previousId && (newCurrent || newPrevious)) await keepPreviousOn(ledger, previousId);
+    if (previousId) await keepPreviousOn(ledger, previousId);
     log('info', `reconfigured ${issuer.noun} in place`, {
       credentialName: issuer.nameOf(current.record), ...(previous ? { previousCredentialName: issuer.nameOf(previous.record) } : {}),
       changed: Object.keys(definition).filter((k) => replaced[k] !== definition[k]), secretArn: ledger.secretArn,
@@ -270,6 +282,33 @@ async function reconfigureInPlace(event: CloudFormationCustomResourceUpdateEvent
     return outcome(current.record.lifecycle.generation, ledger.secretArn);
   }
   throw new Error(`AWSCURRENT of secret ${ledger.secretArn} kept moving while the ${issuer.noun} was reconfigured (rotations running?); deploy again`);
+}
+
+/**
+ * Moves AWSCURRENT from `fromId` to `versionId`: 'promoted' (also when a twin delivery already did), 'rotated' when a
+ * rotation of `fromId` finished meanwhile, 'outrun' when any other event moved it.
+ */
+async function promoteOrExplain(ledger: Ledger, versionId: string, fromId: string): Promise<'promoted' | 'rotated' | 'outrun'> {
+  if (await ledger.promote(versionId, fromId)) return 'promoted';
+  const moved = await ledger.describe();
+  const now = moved && versionWithStage(moved, Stage.CURRENT);
+  if (now === versionId) return 'promoted';
+  const entry = now ? await ledger.read({ versionId: now }) : undefined;
+  return entry?.record && await rotatedFrom(ledger, entry, fromId) ? 'rotated' : 'outrun';
+}
+
+/**
+ * After another event outran an in-place change: brings each credential the change touched from `applied` back to
+ * the definition of AWSCURRENT's record, when that is the same generation's. Its calls come after that event's
+ * promotion, and so after every service call it made before promoting.
+ */
+async function restoreInPlace(ledger: Ledger, touched: ReadonlyArray<CredentialRecord | undefined>, winner: CredentialRecord | undefined,
+  applied: Definition, incoming: string | undefined): Promise<void> {
+  if (!winner || winner.lifecycle.kind !== ledger.issuer.kind || generationOf(winner.lifecycle.generation) !== incoming) return;
+  const target = winner.lifecycle.definition;
+  if (sameDefinition(target, applied) || !changesOnlyInPlace(ledger.issuer, applied, target)) return;
+  for (const record of touched) if (record) await ledger.reconfigure(record, target, applied);
+  log('warn', `another event changed the ${ledger.issuer.noun} meanwhile; brought it back to that event's definition`, { secretArn: ledger.secretArn });
 }
 
 /**
