@@ -12,7 +12,7 @@ import type {
 import { ATTRIBUTES, CredentialResourceProperties, parseProperties } from '../../lib/private/contract';
 import { Definition, InputError, Issuer } from '../issuers/types';
 import { log } from '../log';
-import { isLabelConflict, SecretStore, Stage, versionWithStage } from '../clients/secrets-manager';
+import { isLabelConflict, SecretState, SecretStore, Stage, versionWithStage } from '../clients/secrets-manager';
 import { Guard } from './guard';
 import { createGeneration, generationOf, nextGeneration, parseOwnLabel, physicalIdOf, previousSlot, SLOTS, versionIdFor } from './ids';
 import { AbandonedError, CredentialRecord, Entry, Ledger, ownSlots, sameDefinition } from './ledger';
@@ -117,20 +117,18 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
       // event: CloudFormation has had an answer from elsewhere, and promoting now could bring back a retired key.
       if (currentGen === generationOf(issued.record.lifecycle.generation)) return outcome(issued.record.lifecycle.generation, props.SecretArn);
       if (!current?.record || !await rotatedFrom(ledger, current, issued.record.lifecycle.rollbackTo)) {
+        await retireUndone(ledger, state, issued.record, current?.record);
         throw new Error(`AWSCURRENT of secret ${props.SecretArn} was moved by another event while the ${issuer.noun} was reissued; deploy again`);
       }
     }
 
     if (!issued && matches(issuer, definition, current?.record)) {
       // Already what is asked: a repeated Update, or the rollback of one that never promoted its credential.
-      let keptId = currentId!;
-      if ([...ownSlots(state).keys()].some((g) => !keeping(currentGen).has(g))) {
-        // Something is to be retired: first move AWSCURRENT to a fresh copy, so that a late duplicate of the Update
-        // being undone, holding this version as its compare-and-swap source, can no longer promote.
-        keptId = versionIdFor(`kept:${currentId}:${event.RequestId}`);
-        await ledger.rewrite(current!.record!, keptId, finishedRotation(current!));
-        if (!await ledger.promote(keptId, currentId)) continue;
-      }
+      // First move AWSCURRENT to a fresh copy, so that a late duplicate of the Update being undone, holding this
+      // version as its compare-and-swap source, can no longer promote; also when it has labelled nothing yet.
+      const keptId = versionIdFor(`kept:${currentId}:${event.RequestId}`);
+      await ledger.rewrite(current!.record!, keptId, finishedRotation(current!));
+      if (!await ledger.promote(keptId, currentId)) continue;
       await ledger.reconcile(state, keeping(currentGen), why);
       await keepCurrentOn(ledger, keeping(currentGen), keptId);
       log('info', `secret already holds the requested ${issuer.noun}`, { credentialName: issuer.nameOf(current!.record!), secretArn: props.SecretArn });
@@ -191,6 +189,18 @@ async function onUpdate(event: CloudFormationCustomResourceUpdateEvent, deps: En
   throw new Error(`AWSCURRENT of secret ${props.SecretArn} kept moving while the ${issuer.noun} was reissued (rotations running?); deploy again`);
 }
 
+/**
+ * A reissue whose promotion another event outran (a rollback, or a cleanup) issued a generation that no event
+ * will retire: CloudFormation has its answer from elsewhere, and that event reconciled before this one labelled it.
+ * It is retired here, unless AWSCURRENT's record can still roll back to it (an Update that replaced it is in flight).
+ */
+async function retireUndone(ledger: Ledger, state: SecretState, issued: CredentialRecord, current: CredentialRecord | undefined): Promise<void> {
+  const generation = generationOf(issued.lifecycle.generation)!;
+  const rollbackTo = current?.lifecycle.rollbackTo;
+  if (rollbackTo && (state.stagesByVersion.get(rollbackTo) ?? []).some((label) => parseOwnLabel(label)?.generation === generation)) return;
+  await ledger.retire(issued.lifecycle.definition, generation, ownSlots(state).get(generation) ?? [], 'another event undid its Update before it was promoted', true, state);
+}
+
 /** True when `to` differs from `from` only in fields the issuer changes without a new credential. */
 function changesOnlyInPlace(issuer: Issuer, from: Definition, to: Definition): boolean {
   const inPlace = issuer.reconfigure ? issuer.inPlaceFields ?? [] : [];
@@ -226,33 +236,45 @@ async function reconfigureInPlace(event: CloudFormationCustomResourceUpdateEvent
     const candidate = previousLabel ? await ledger.read({ versionId: previousLabel.versionId }) : undefined;
     const previous = ofThisGeneration(candidate, previousSlotNo) ? candidate : undefined;
 
-    const reconfigure = async (entry: Stored): Promise<CredentialRecord | undefined> => {
-      const fields = await issuer.reconfigure!(entry.record, definition, replaced);
-      const same = sameDefinition(entry.record.lifecycle.definition, definition) && sameDefinition(entry.record.fields, fields);
-      return same ? undefined : { ...entry.record, fields, lifecycle: { ...entry.record.lifecycle, definition } };
+    // Write-ahead, as an issue writes its intent first: AWSCURRENT takes the new definition (compare-and-swap) before
+    // the service is changed, so that events changing the same credential are ordered by their promotions, and
+    // whoever promotes later also makes its calls later.
+    let baseId = currentId!;
+    if (!sameDefinition(current.record.lifecycle.definition, definition)) {
+      const intended: CredentialRecord = { ...current.record, lifecycle: { ...current.record.lifecycle, definition } };
+      const intendedId = versionIdFor(`reconfiguring:${currentId}:${event.RequestId}`);
+      await ledger.rewrite(intended, intendedId, finishedRotation(current));
+      const outcomeOf = await promoteOrExplain(ledger, intendedId, baseId);
+      if (outcomeOf === 'rotated') continue;
+      if (outcomeOf === 'outrun') throw new Error(`AWSCURRENT of secret ${ledger.secretArn} was moved by another event while the ${issuer.noun} was reconfigured; deploy again`);
+      baseId = intendedId;
+    }
+    const reconfigured = async (entry: Stored): Promise<CredentialRecord> => {
+      const fields = await ledger.reconfigure(entry.record, definition, replaced);
+      return { ...entry.record, fields, lifecycle: { ...entry.record.lifecycle, definition } };
     };
-    const newCurrent = await reconfigure(current);
-    const newPrevious = previous && await reconfigure(previous);
-    if (newCurrent) {
-      // A fresh copy, promoted by compare-and-swap: an unfinished rotation based on the old one can no longer promote.
-      const versionId = versionIdFor(`reconfigured:${currentId}:${event.RequestId}`);
-      await ledger.rewrite(newCurrent, versionId, finishedRotation(current));
-      if (!await ledger.promote(versionId, currentId)) {
-        // A rotation finished meanwhile: reconfigure its credential too. Anything else (a rollback) outran this event.
-        const moved = await ledger.describe();
-        const now = moved && versionWithStage(moved, Stage.CURRENT);
-        const entry = now ? await ledger.read({ versionId: now }) : undefined;
-        if (entry?.record && await rotatedFrom(ledger, entry, currentId)) continue;
-        throw new Error(`AWSCURRENT of secret ${ledger.secretArn} was moved by another event while the ${issuer.noun} was reconfigured; deploy again`);
-      }
+    const newCurrent = await reconfigured(current);
+    const newPrevious = previous && await reconfigured(previous);
+    // The record with its new fields, promoted only if AWSCURRENT is still where this event put it: otherwise another
+    // event promoted after this one, and its calls may have come before some of this event's. AWSCURRENT's record
+    // decides then, and the credentials this event touched are brought back to it.
+    const versionId = versionIdFor(`reconfigured:${baseId}:${event.RequestId}`);
+    await ledger.rewrite(newCurrent, versionId, finishedRotation(current));
+    const finished = await promoteOrExplain(ledger, versionId, baseId);
+    if (finished !== 'promoted') {
+      const moved = await ledger.describe();
+      const now = moved && versionWithStage(moved, Stage.CURRENT);
+      await restoreInPlace(ledger, [newCurrent, newPrevious], now ? (await ledger.read({ versionId: now }))?.record : undefined, definition, incoming);
+      if (finished === 'rotated') continue;
+      throw new Error(`AWSCURRENT of secret ${ledger.secretArn} was moved by another event while the ${issuer.noun} was reconfigured; deploy again`);
     }
     let previousId = previous?.versionId;
-    if (newPrevious) {
+    if (newPrevious && !(sameDefinition(previous.record.lifecycle.definition, definition) && sameDefinition(previous.record.fields, newPrevious.fields))) {
       // Its own label only: the next slot's is AWSCURRENT's credential.
       previousId = versionIdFor(`reconfigured:${previous.versionId}:${event.RequestId}`);
       await ledger.rewrite(newPrevious, previousId, [], false);
     }
-    if (previousId && (newCurrent || newPrevious)) await keepPreviousOn(ledger, previousId);
+    if (previousId) await keepPreviousOn(ledger, previousId);
     log('info', `reconfigured ${issuer.noun} in place`, {
       credentialName: issuer.nameOf(current.record), ...(previous ? { previousCredentialName: issuer.nameOf(previous.record) } : {}),
       changed: Object.keys(definition).filter((k) => replaced[k] !== definition[k]), secretArn: ledger.secretArn,
@@ -260,6 +282,33 @@ async function reconfigureInPlace(event: CloudFormationCustomResourceUpdateEvent
     return outcome(current.record.lifecycle.generation, ledger.secretArn);
   }
   throw new Error(`AWSCURRENT of secret ${ledger.secretArn} kept moving while the ${issuer.noun} was reconfigured (rotations running?); deploy again`);
+}
+
+/**
+ * Moves AWSCURRENT from `fromId` to `versionId`: 'promoted' (also when a twin delivery already did), 'rotated' when a
+ * rotation of `fromId` finished meanwhile, 'outrun' when any other event moved it.
+ */
+async function promoteOrExplain(ledger: Ledger, versionId: string, fromId: string): Promise<'promoted' | 'rotated' | 'outrun'> {
+  if (await ledger.promote(versionId, fromId)) return 'promoted';
+  const moved = await ledger.describe();
+  const now = moved && versionWithStage(moved, Stage.CURRENT);
+  if (now === versionId) return 'promoted';
+  const entry = now ? await ledger.read({ versionId: now }) : undefined;
+  return entry?.record && await rotatedFrom(ledger, entry, fromId) ? 'rotated' : 'outrun';
+}
+
+/**
+ * After another event outran an in-place change: brings each credential the change touched from `applied` back to
+ * the definition of AWSCURRENT's record, when that is the same generation's. Its calls come after that event's
+ * promotion, and so after every service call it made before promoting.
+ */
+async function restoreInPlace(ledger: Ledger, touched: ReadonlyArray<CredentialRecord | undefined>, winner: CredentialRecord | undefined,
+  applied: Definition, incoming: string | undefined): Promise<void> {
+  if (!winner || winner.lifecycle.kind !== ledger.issuer.kind || generationOf(winner.lifecycle.generation) !== incoming) return;
+  const target = winner.lifecycle.definition;
+  if (sameDefinition(target, applied) || !changesOnlyInPlace(ledger.issuer, applied, target)) return;
+  for (const record of touched) if (record) await ledger.reconfigure(record, target, applied);
+  log('warn', `another event changed the ${ledger.issuer.noun} meanwhile; brought it back to that event's definition`, { secretArn: ledger.secretArn });
 }
 
 /**

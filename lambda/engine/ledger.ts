@@ -235,6 +235,16 @@ export class Ledger {
     await this.store.put(this.secretArn, versionId, serializeRecord(record), [...labels, ...stages]);
   }
 
+  /**
+   * Brings an issued credential to a definition that differs only in the issuer's inPlaceFields (Issuer.reconfigure),
+   * resolving to its new fields. A change in the service is a write like an issue: once the guard gave up, none is
+   * made, because the rollback that follows the guard's answer may be reconfiguring the same credential back.
+   */
+  async reconfigure(credential: CredentialRecord, definition: Definition, replaced: Definition): Promise<Record<string, string>> {
+    this.guard?.check();
+    return this.issuer.reconfigure!(credential, definition, replaced);
+  }
+
   /** Moves AWSCURRENT to `versionId` if it is still on `fromVersionId`; false when it moved meanwhile. */
   async promote(versionId: string, fromVersionId: string | undefined): Promise<boolean> {
     this.guard?.check();

@@ -112,9 +112,22 @@ async function finishSecret(secretId: string, token: string, deps: EngineDeps, l
     return logStep('promoted to AWSCURRENT; the outgoing credential stays valid as AWSPREVIOUS', { credentialName: issuer.nameOf(record) });
   }
   const state = await ledger.describe();
-  if (state && versionWithStage(state, Stage.CURRENT) === token) return logStep('already finished: this version is AWSCURRENT');
-  // The stack moved AWSCURRENT while this rotation ran; promoting ours would undo that. Our credential keeps its
-  // label: the event that moved AWSCURRENT reconciles this generation, or the next rotation reuses its slot.
+  const currentId = state && versionWithStage(state, Stage.CURRENT);
+  if (currentId === token) return logStep('already finished: this version is AWSCURRENT');
+  const { generation, slot } = slotOf(record);
+  const current = currentId ? (await ledger.read({ versionId: currentId }))?.record : undefined;
+  const sameGeneration = current !== undefined && generationOf(current.lifecycle.generation) === generation;
+  // A twin delivery promoted this version and an event has since moved AWSCURRENT to a copy of it (same slot).
+  if (sameGeneration && current.lifecycle.slot === slot) return logStep('already finished: AWSCURRENT is a copy of this version');
+  // The stack moved AWSCURRENT while this rotation ran; promoting ours would undo that. Our credential keeps its label.
   if (state?.stagesByVersion.get(token)?.includes(Stage.PENDING)) await deps.store.removeStage(secretId, Stage.PENDING, token);
-  logStep('superseded: AWSCURRENT changed during rotation; the new credential was not promoted', { credentialName: issuer.nameOf(record) });
+  if (!sameGeneration) {
+    // The event that moved AWSCURRENT to another generation reconciles this one (or the next rotation reuses the slot).
+    return logStep('superseded: AWSCURRENT changed during rotation; the new credential was not promoted', { credentialName: issuer.nameOf(record) });
+  }
+  // An event kept the generation (a change applied in place, or a repeated Update) and moved AWSCURRENT to a copy of
+  // the credential this rotation replaces. It reconciles nothing, no event promotes this version later (each promotes
+  // fresh copies), and this credential has the definition AWSCURRENT had before: it is revoked now, its label stays.
+  await ledger.revokeSlot(record.lifecycle.definition, generation, slot, 'its rotation was superseded within its generation');
+  logStep('superseded: AWSCURRENT changed during rotation; the new credential was revoked, not promoted', { credentialName: issuer.nameOf(record) });
 }

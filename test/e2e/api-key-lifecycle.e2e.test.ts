@@ -248,8 +248,11 @@ test('10b. an Update whose secret write arrives after the guard gave up: it neve
     expect(s.callLog()).toEqual([expect.objectContaining({ op: 'PutSecretValue', status: 200 })]);
     expect(s.secret(secretArn)!.versions.find((v) => v.stages.some((l) => l.startsWith('OWN-')) && !v.stages.includes('AWSCURRENT'))).toBeDefined();
 
+    // The rollback keeps the original key, in a fresh copy of its version (so that a late duplicate of the Update,
+    // holding the original version as its compare-and-swap source, can no longer promote).
     const afterRollback = versionWith(s, secretArn)!;
-    expect(afterRollback.versionId).toBe(original.versionId);
+    expect(afterRollback.value.key).toBe(original.value.key);
+    expect(afterRollback.value.keyName).toBe(original.value.keyName);
     expect(await apiOrg(s, afterRollback.value.key)).toBe(200);
     expect(s.existingKeys(w)).toHaveLength(1);
 

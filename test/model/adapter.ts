@@ -14,9 +14,12 @@ import * as G from '@aws-sdk/client-grafana';
 import * as S from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as cfnResponse from '../../lambda/cfn-response';
+import * as contract from '../../lib/private/contract';
+import * as issuers from '../../lambda/issuers';
 import { credentialName, parseOwnLabel } from '../../lambda/engine/ids';
 import { handler } from '../../lambda/index';
 import { Op, SDK_ROUTES, SdkClient } from '../unit/helpers/fake-aws';
+import { plannedKeyIssuer } from './planned-key-issuer';
 
 /** What an invocation answered CloudFormation. */
 export interface CfnAnswer { readonly status: 'SUCCESS' | 'FAILED'; readonly physicalResourceId: string; readonly reason?: string }
@@ -33,8 +36,18 @@ export interface Hooks<Inv> {
 
 const current = new AsyncLocalStorage<unknown>();
 
+/**
+ * The rotated secrets the construct writes into the function's environment (as test/unit/helpers/bed.ts does):
+ * without it, the handler refuses every rotation at createSecret, and the model would fuzz no rotation at all.
+ */
+export const MODEL_MANAGED_SECRETS = JSON.stringify({
+  arnPrefix: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:', prefixes: ['grafana-credentials/Stack/'], names: {},
+});
+
 /** Routes the SDK clients and the CloudFormation answer to `hooks`. Call once per test file, in beforeAll. */
 export function installAdapter<Inv>(hooks: () => Hooks<Inv>): () => void {
+  const savedEnv = process.env[contract.MANAGED_SECRETS_ENV];
+  process.env[contract.MANAGED_SECRETS_ENV] = MODEL_MANAGED_SECRETS;
   const grafana = mockClient(G.GrafanaClient);
   const sm = mockClient(S.SecretsManagerClient);
   const mocks: Record<SdkClient, any> = { grafana, secretsManager: sm };
@@ -43,8 +56,22 @@ export function installAdapter<Inv>(hooks: () => Hooks<Inv>): () => void {
   for (const [client, command, op] of SDK_ROUTES) mocks[client].on(command).callsFake((input: any) => hooks().call(current.getStore() as Inv | undefined, op, input));
   const answer = jest.spyOn(cfnResponse, 'sendAnswer').mockImplementation(async (_event, a) =>
     hooks().answer(current.getStore() as Inv | undefined, { status: a.status, physicalResourceId: a.physicalResourceId, reason: a.reason }));
-  forget = () => { grafana.resetHistory(); sm.resetHistory(); answer.mockClear(); };
-  return () => { grafana.restore(); sm.restore(); answer.mockRestore(); forget = () => undefined; };
+  // The model's kind is an API key with plans, an in-place field (planned-key-issuer.ts); its plan calls are AWS calls too.
+  const planned = plannedKeyIssuer((op, input) => hooks().call(current.getStore() as Inv | undefined, op, input));
+  const realIssuerFor = issuers.issuerFor;
+  const issuerFor = jest.spyOn(issuers, 'issuerFor').mockImplementation((kind) => (kind === planned.kind ? planned : realIssuerFor(kind)));
+  // The amg-api-key parser drops UsagePlanIds; the model's kind reads them.
+  const realParse = contract.parseProperties;
+  const parse = jest.spyOn(contract, 'parseProperties').mockImplementation((raw: any) => {
+    const parsed = realParse(raw);
+    return parsed.Kind === planned.kind && typeof raw?.UsagePlanIds === 'string' ? { ...parsed, UsagePlanIds: raw.UsagePlanIds } as typeof parsed : parsed;
+  });
+  forget = () => { grafana.resetHistory(); sm.resetHistory(); answer.mockClear(); issuerFor.mockClear(); parse.mockClear(); };
+  return () => {
+    grafana.restore(); sm.restore(); answer.mockRestore(); issuerFor.mockRestore(); parse.mockRestore(); forget = () => undefined;
+    if (savedEnv === undefined) delete process.env[contract.MANAGED_SECRETS_ENV];
+    else process.env[contract.MANAGED_SECRETS_ENV] = savedEnv;
+  };
 }
 
 let forget = (): void => undefined;
@@ -68,15 +95,20 @@ export function guardAfterMs(timeoutMs: number): number {
 }
 
 /** Custom-resource properties as the WorkspaceApiKey construct writes them; `touch` changes nothing the credential depends on. */
-export function keyProperties(secretArn: string, workspaceId: string, role: string, touch: number): Record<string, string> {
+export function keyProperties(secretArn: string, workspaceId: string, role: string, touch: number, plans = ''): Record<string, string> {
   return {
     ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:Handler', ServiceTimeout: '300',
     Kind: 'amg-api-key', SecretArn: secretArn, WorkspaceId: workspaceId, NamePrefix: 'Stack-Key', SecondsToLive: '86400', Role: role,
     // Verification is an https GET outside the scheduler's control; the fuzz checks AWSCURRENT itself.
     VerifyRotatedKey: 'false',
     Touch: String(touch),
+    // The in-place field of the model's kind (planned-key-issuer.ts).
+    UsagePlanIds: plans,
   };
 }
+
+/** The plans a key belongs to, sorted and comma-separated, as a definition names them. */
+export const planList = (plans: ReadonlySet<string> | undefined): string => [...plans ?? []].sort().join(',');
 
 /**
  * The names of the credentials a labelled secret version stands for: the

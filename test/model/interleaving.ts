@@ -3,7 +3,9 @@
  * construct, over the in-memory AWS (test/unit/helpers/fake-aws.ts World, whose
  * Secrets Manager is the shared model): CloudFormation's Create, Update
  * (reissuing or not), rollback, cleanup Delete and Delete, each possibly
- * delivered twice; Secrets Manager's four rotation steps; a crash at any
+ * delivered twice, including Updates that change only the key's plans (an
+ * in-place field: test/model/planned-key-issuer.ts) and their rollbacks;
+ * Secrets Manager's four rotation steps; a crash at any
  * await point (the invocation freezes at its next AWS call, which may or may
  * not have landed); the timeout guard firing (the fake clock reaches it); a
  * failed AWS call; out-of-band deletes of the secret or the workspace.
@@ -20,7 +22,7 @@
  */
 import fc from 'fast-check';
 import { World } from '../unit/helpers/fake-aws';
-import { CfnAnswer, forgetCalls, guardAfterMs, Hooks, invoke, keyProperties, Op } from './adapter';
+import { CfnAnswer, forgetCalls, guardAfterMs, Hooks, invoke, keyProperties, Op, planList } from './adapter';
 import { checkInvariants, Rule, Violation } from './invariants';
 
 export const WS = 'g-0a1b2c3d4e';
@@ -33,12 +35,15 @@ const SERVICE_TIMEOUT_MS = 300_000;
 /** How long the guard waits for its revocations before it answers (lambda/index.ts: at most 5 s). */
 const GUARD_REVOKE_WAIT_MS = 5_000;
 const ROLES = ['VIEWER', 'EDITOR', 'ADMIN'];
+/** The key's plans (the in-place field), by index; '' is no plan at all. */
+const PLAN_SETS = ['p1', 'p1,p2', 'p2', ''];
 const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 
 /** Delivery of a CloudFormation event: once, twice at the same time, or again after the first answer. */
 export type Dup = 0 | 1 | 2;
 export type Action =
-  | { readonly t: 'create' | 'update' | 'delete'; readonly role: number; readonly noop: boolean; readonly failAfter: boolean; readonly dup: Dup }
+  /** `noop`: the role stays; `plans` (0 to 3): how far the plans move along PLAN_SETS (0: they stay). */
+  | { readonly t: 'create' | 'update' | 'delete'; readonly role: number; readonly noop: boolean; readonly plans?: number; readonly failAfter: boolean; readonly dup: Dup }
   | { readonly t: 'rotate'; readonly dup: boolean }
   | { readonly t: 'release'; readonly k: number }
   | { readonly t: 'fail'; readonly k: number; readonly landed: boolean }
@@ -56,7 +61,7 @@ export function actionArb(features: ReadonlySet<Feature>): fc.Arbitrary<Action> 
   const k = fc.nat(7);
   const parts: Array<fc.WeightedArbitrary<Action>> = [
     { weight: 12, arbitrary: fc.record({ t: fc.constant('release' as const), k }) },
-    { weight: 2, arbitrary: fc.record({ t: fc.constantFrom('create' as const, 'update' as const, 'update' as const, 'delete' as const), role: fc.nat(1), noop: fc.boolean(), failAfter: fc.boolean(), dup }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constantFrom('create' as const, 'update' as const, 'update' as const, 'delete' as const), role: fc.nat(1), noop: fc.boolean(), plans: fc.nat(3), failAfter: fc.boolean(), dup }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('rotate' as const), dup: features.has('dup') ? fc.boolean() : fc.constant(false) }) },
   ];
   if (features.has('crash')) parts.push({ weight: 1, arbitrary: fc.record({ t: fc.constant('crash' as const), k, landed: fc.boolean() }) });
@@ -76,6 +81,10 @@ interface Invocation {
   readonly run: Interleaving;
   readonly label: string;
   readonly kind: 'cfn' | 'rotation';
+  /** An Update (or its rollback) that changes only the plans: it may not issue a credential. */
+  readonly inPlace: boolean;
+  /** Names whose CreateWorkspaceApiKey this invocation was refused (ConflictException). */
+  readonly conflicted: Set<string>;
   readonly guardAt?: number;
   readonly killAt: number;
   returned: boolean;
@@ -105,6 +114,8 @@ export const hooks = (): Hooks<Invocation> => ({
     const run = active;
     if (!run || !inv) return Promise.reject(new Error(`model AWS: ${op} outside any invocation`));
     if (inv.run !== run || inv.crashed) return new Promise(() => undefined);
+    if (inv.inPlace && op === 'CreateWorkspaceApiKey') run.issuedInPlace.push(`${inv.label} issued ${input?.keyName}`);
+    if (op === 'DeleteWorkspaceApiKey' && inv.conflicted.has(input?.keyName)) run.replacedNames.add(input.keyName);
     return new Promise((resolve, reject) => { run.pending.push({ inv, op, input, seq: run.seq++, resolve, reject }); run.bump(); });
   },
   answer(inv, answer) {
@@ -133,7 +144,11 @@ export class Interleaving {
   private maxLiveInFlight = 0;
   private drainRotations = 0;
   /** What CloudFormation knows of the resource. */
-  private readonly res = { exists: false, deleting: false, physicalId: '', role: 0, touch: 0 };
+  private readonly res = { exists: false, deleting: false, physicalId: '', role: 0, touch: 0, plans: 0, plansKnown: true };
+  /** Names an invocation revoked after its own issue of that name was refused: it took them for a dead attempt's. */
+  readonly replacedNames = new Set<string>();
+  /** CreateWorkspaceApiKey calls made by in-place Updates. */
+  readonly issuedInPlace: string[] = [];
   private cfnBusy = false;
   /** Times a service waits for (CloudFormation's ServiceTimeout); only the main loop moves the clock. */
   private readonly deadlines: number[] = [];
@@ -157,8 +172,8 @@ export class Interleaving {
   async run(actions: readonly Action[]): Promise<Outcome> {
     active = this;
     try {
-      this.log('create (VIEWER)');
-      void this.createOp(0, false, 0);
+      this.log('create (VIEWER, plans p1)');
+      void this.createOp(0, 0, false, 0);
       await this.settle();
       this.check();
       for (const action of actions) {
@@ -200,12 +215,12 @@ export class Interleaving {
     switch (a.t) {
       case 'create':
         if (this.cfnBusy || this.res.exists) return;
-        this.log(`create (${ROLES[a.role]}${a.failAfter ? ', the stack then fails' : ''}${dupText(a.dup)})`);
-        void this.createOp(a.role, a.failAfter, a.dup);
+        this.log(`create (${ROLES[a.role]}, plans ${PLAN_SETS[(a.plans ?? 0) % PLAN_SETS.length] || 'none'}${a.failAfter ? ', the stack then fails' : ''}${dupText(a.dup)})`);
+        void this.createOp(a.role, (a.plans ?? 0) % PLAN_SETS.length, a.failAfter, a.dup);
         return;
       case 'update':
         if (this.cfnBusy || !this.res.exists || this.res.deleting) return;
-        void this.updateOp(a.role, a.noop, a.failAfter, a.dup);
+        void this.updateOp(a.role, a.noop, a.plans ?? 0, a.failAfter, a.dup);
         return;
       case 'delete':
         if (this.cfnBusy || !this.res.exists) return;
@@ -279,13 +294,14 @@ export class Interleaving {
     this.log(`    ${p.inv.label}: ${p.op} ${brief(p.input)}`);
     this.world.handle(p.op, p.input).then(p.resolve, (err) => {
       this.log(`      -> ${err?.name}`);
+      if (p.op === 'CreateWorkspaceApiKey' && err?.name === 'ConflictException') p.inv.conflicted.add(p.input.keyName);
       p.reject(err);
     });
   }
 
   // ---------- CloudFormation ----------
 
-  private props(role: number, touch: number) { return keyProperties(SECRET_ARN, WS, ROLES[role], touch); }
+  private props(role: number, touch: number, plans: number) { return keyProperties(SECRET_ARN, WS, ROLES[role], touch, PLAN_SETS[plans]); }
 
   private event(requestType: 'Create' | 'Update' | 'Delete', props: Record<string, string>, extra: Record<string, unknown> = {}) {
     const requestId = `req-${++this.requests}`;
@@ -297,14 +313,14 @@ export class Interleaving {
   }
 
   /** Delivers one event (twice with `dup`) and waits for the first answer, or for ServiceTimeout when none comes. */
-  private async deliver(event: Record<string, any>, dup: Dup): Promise<CfnAnswer | undefined> {
+  private async deliver(event: Record<string, any>, dup: Dup, inPlace = false): Promise<CfnAnswer | undefined> {
     const label = `${event.RequestType}[${event.RequestId}${event.PhysicalResourceId ? ` ${event.PhysicalResourceId}` : ''}]`;
     const started = Date.now();
-    const invs = [this.start('cfn', label, event)];
-    if (dup === 1) invs.push(this.start('cfn', `${label}'`, event));
+    const invs = [this.start('cfn', label, event, inPlace)];
+    if (dup === 1) invs.push(this.start('cfn', `${label}'`, event, inPlace));
     await this.until(() => invs.some((i) => i.answer) || invs.every((i) => i.crashed || i.returned));
     const answer = invs.find((i) => i.answer)?.answer;
-    if (dup === 2) this.start('cfn', `${label}''`, event); // delivered again; CloudFormation already has its answer
+    if (dup === 2) this.start('cfn', `${label}''`, event, inPlace); // delivered again; CloudFormation already has its answer
     if (!answer) {
       this.log(`    no answer to ${label}: CloudFormation waits for ServiceTimeout`);
       const deadline = started + SERVICE_TIMEOUT_MS;
@@ -315,15 +331,15 @@ export class Interleaving {
     return answer;
   }
 
-  private async createOp(role: number, failAfter: boolean, dup: Dup): Promise<void> {
+  private async createOp(role: number, plans: number, failAfter: boolean, dup: Dup): Promise<void> {
     this.cfnBusy = true;
     try {
       if (!this.world.sm.find(SECRET_ARN, true)) { this.world.addSecret(SECRET_ARN); this.oob.secret = 'no'; }
       if (this.world.sm.find(SECRET_ARN, true)?.deletedDate) { this.log('    CreateSecret refused: the name is scheduled for deletion'); return; }
-      const props = this.props(role, 0);
+      const props = this.props(role, 0, plans);
       const a = await this.deliver(this.event('Create', props), dup);
       if (a?.status === 'SUCCESS' && !failAfter) {
-        Object.assign(this.res, { exists: true, deleting: false, physicalId: a.physicalResourceId, role, touch: 0 });
+        Object.assign(this.res, { exists: true, deleting: false, physicalId: a.physicalResourceId, role, touch: 0, plans, plansKnown: true });
         return;
       }
       // The stack's create fails: CloudFormation deletes what it created, this resource with the id it answered (if any).
@@ -333,7 +349,7 @@ export class Interleaving {
         // ROLLBACK_FAILED: CloudFormation keeps what it could not delete, and the secret this resource depends on;
         // the only way on is to delete the stack, which sends this Delete again.
         this.log('    ROLLBACK_FAILED');
-        Object.assign(this.res, { exists: true, deleting: true, physicalId: id, role, touch: 0 });
+        Object.assign(this.res, { exists: true, deleting: true, physicalId: id, role, touch: 0, plans, plansKnown: false });
         return;
       }
       this.deleteStackSecret();
@@ -343,34 +359,42 @@ export class Interleaving {
     }
   }
 
-  private async updateOp(roleChoice: number, noop: boolean, failAfter: boolean, dup: Dup): Promise<void> {
+  private async updateOp(roleChoice: number, noop: boolean, plansStep: number, failAfter: boolean, dup: Dup): Promise<void> {
     this.cfnBusy = true;
     try {
       const oldRole = this.res.role;
       const oldTouch = this.res.touch;
+      const oldPlans = this.res.plans;
       const newRole = noop ? oldRole : (oldRole + 1 + roleChoice) % 3;
       const newTouch = oldTouch + 1;
-      const oldProps = this.props(oldRole, oldTouch);
-      const newProps = this.props(newRole, newTouch);
+      const newPlans = (oldPlans + plansStep) % PLAN_SETS.length;
+      const oldProps = this.props(oldRole, oldTouch, oldPlans);
+      const newProps = this.props(newRole, newTouch, newPlans);
       const oldId = this.res.physicalId;
-      this.log(`update ${noop ? '(nothing about the key)' : `(${ROLES[oldRole]} -> ${ROLES[newRole]})`}${failAfter ? ', the stack then fails' : ''}${dupText(dup)}`);
-      const a = await this.deliver(this.event('Update', newProps, { PhysicalResourceId: oldId, OldResourceProperties: oldProps }), dup);
+      // Only the plans change: the engine reconfigures in place, both ways (the rollback too).
+      const inPlace = newRole === oldRole && newPlans !== oldPlans;
+      if (inPlace) this.applied.add('update-in-place');
+      const plansText = newPlans === oldPlans ? '' : `plans ${PLAN_SETS[oldPlans] || 'none'} -> ${PLAN_SETS[newPlans] || 'none'}`;
+      const roleText = noop ? '' : `${ROLES[oldRole]} -> ${ROLES[newRole]}`;
+      this.log(`update (${[roleText, plansText].filter((t) => t).join(', ') || 'nothing about the key'})${failAfter ? ', the stack then fails' : ''}${dupText(dup)}`);
+      const a = await this.deliver(this.event('Update', newProps, { PhysicalResourceId: oldId, OldResourceProperties: oldProps }), dup, inPlace);
       if (a?.status === 'SUCCESS') {
         const newId = a.physicalResourceId;
-        Object.assign(this.res, { physicalId: newId, role: newRole, touch: newTouch });
+        Object.assign(this.res, { physicalId: newId, role: newRole, touch: newTouch, plans: newPlans });
         if (!failAfter) {
+          this.res.plansKnown = true;
           if (newId !== oldId) await this.deliver(this.event('Delete', oldProps, { PhysicalResourceId: oldId }), dup);
           return;
         }
-        const b = await this.deliver(this.event('Update', oldProps, { PhysicalResourceId: newId, OldResourceProperties: newProps }), dup);
-        if (b?.status !== 'SUCCESS') { this.log('    UPDATE_ROLLBACK_FAILED'); return; }
-        Object.assign(this.res, { physicalId: b.physicalResourceId, role: oldRole, touch: oldTouch });
+        const b = await this.deliver(this.event('Update', oldProps, { PhysicalResourceId: newId, OldResourceProperties: newProps }), dup, inPlace);
+        if (b?.status !== 'SUCCESS') { this.log('    UPDATE_ROLLBACK_FAILED'); this.res.plansKnown = false; return; }
+        Object.assign(this.res, { physicalId: b.physicalResourceId, role: oldRole, touch: oldTouch, plans: oldPlans });
         if (b.physicalResourceId !== newId) await this.deliver(this.event('Delete', newProps, { PhysicalResourceId: newId }), dup);
         return;
       }
       // The update failed: CloudFormation rolls this resource back too.
-      const b = await this.deliver(this.event('Update', oldProps, { PhysicalResourceId: oldId, OldResourceProperties: newProps }), dup);
-      if (b?.status !== 'SUCCESS') { this.log('    UPDATE_ROLLBACK_FAILED'); return; }
+      const b = await this.deliver(this.event('Update', oldProps, { PhysicalResourceId: oldId, OldResourceProperties: newProps }), dup, inPlace);
+      if (b?.status !== 'SUCCESS') { this.log('    UPDATE_ROLLBACK_FAILED'); this.res.plansKnown = false; return; }
       this.res.physicalId = b.physicalResourceId;
       if (b.physicalResourceId !== oldId) await this.deliver(this.event('Delete', oldProps, { PhysicalResourceId: oldId }), dup);
     } finally {
@@ -383,7 +407,7 @@ export class Interleaving {
     this.cfnBusy = true;
     this.res.deleting = true;
     try {
-      const a = await this.deliver(this.event('Delete', this.props(this.res.role, this.res.touch), { PhysicalResourceId: this.res.physicalId }), dup);
+      const a = await this.deliver(this.event('Delete', this.props(this.res.role, this.res.touch, this.res.plans), { PhysicalResourceId: this.res.physicalId }), dup);
       // DELETE_FAILED: the resource stays, condemned (the only way on is to delete it again), so AWSCURRENT need not work.
       if (a?.status !== 'SUCCESS') { this.log('    DELETE_FAILED'); return; }
       this.res.exists = false;
@@ -429,6 +453,7 @@ export class Interleaving {
           return;
         }
       }
+      this.applied.add('rotate-finished');
     } finally {
       this.rotationBusy = false;
       this.bump();
@@ -437,10 +462,10 @@ export class Interleaving {
 
   // ---------- invocations, time, settling ----------
 
-  private start(kind: Invocation['kind'], label: string, event: Record<string, unknown>): Invocation {
+  private start(kind: Invocation['kind'], label: string, event: Record<string, unknown>, inPlace = false): Invocation {
     const now = Date.now();
     const inv: Invocation = {
-      run: this, label, kind, returned: false, crashed: false, killAt: now + FUNCTION_TIMEOUT_MS,
+      run: this, label, kind, inPlace, conflicted: new Set(), returned: false, crashed: false, killAt: now + FUNCTION_TIMEOUT_MS,
       guardAt: kind === 'cfn' ? now + guardAfterMs(FUNCTION_TIMEOUT_MS) : undefined,
     };
     this.invocations.push(inv);
@@ -537,13 +562,24 @@ export class Interleaving {
       live, isLive: (t) => this.world.isLive(t), secret: this.world.sm.find(SECRET_ARN, true),
       resourceInUse: this.res.exists && !this.res.deleting, resourceDeleted: !this.res.exists, quiescent,
       workspaceDeletedOutOfBand: this.oob.workspace, secretDeletedOutOfBand: this.oob.secret,
+      plansOf: (name) => planList(this.world.workspaces.get(WS)?.plans.get(name)),
+      deployedPlans: this.res.exists && !this.res.deleting && this.res.plansKnown ? PLAN_SETS[this.res.plans] : undefined,
+      issuedInPlace: this.issuedInPlace,
     });
-    for (const v of found) {
+    // The known race (interleavings.test.ts, 'known: ...'): counted under its own rule, which no property enforces.
+    const currentName = tokenHolderName(this.world.sm.find(SECRET_ARN, true)?.holderOf('AWSCURRENT')?.value);
+    const known = found.map((v) => (v.rule === 'current-works' && currentName && this.replacedNames.has(currentName)
+      ? { rule: 'known-twin-replaced' as const, detail: `${v.detail}: ${currentName} was revoked by a twin that took it for a dead attempt's` } : v));
+    for (const v of known) {
       if (this.violations.some((x) => x.rule === v.rule)) continue;
       this.violations.push({ ...v, step: this.step });
       this.log(`  !! ${v.rule}: ${v.detail}`);
     }
   }
+}
+
+function tokenHolderName(value: string | undefined): string | undefined {
+  try { return value ? JSON.parse(value)?.keyName : undefined; } catch { return undefined; }
 }
 
 function dupText(dup: Dup): string {
@@ -570,7 +606,7 @@ function transientError(op: Op): Error {
 }
 
 /** Rules a property enforces. */
-export const QUIESCENT_RULES: readonly Rule[] = ['reachable', 'current-works', 'at-most-2', 'none-after-delete'];
+export const QUIESCENT_RULES: readonly Rule[] = ['reachable', 'current-works', 'at-most-2', 'none-after-delete', 'plans-as-deployed', 'in-place-issues-nothing'];
 export const ALL_RULES: readonly Rule[] = [...QUIESCENT_RULES, 'reachable-in-flight'];
 
 /** What a batch of sequences saw. */

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { installAdapter } from './adapter';
-import { Action, actionArb, ALL_RULES, Census, Feature, hooks, QUIESCENT_RULES, runAndCheck } from './interleaving';
+import { Action, actionArb, ALL_RULES, Census, Dup, Feature, hooks, QUIESCENT_RULES, runAndCheck } from './interleaving';
 import type { Rule } from './invariants';
 
 const SEQUENCES = Number(process.env.FUZZ_SEQUENCES ?? 2000);
@@ -72,6 +72,20 @@ test('... with failed AWS calls', property(['dup', 'fail'], QUIESCENT_RULES), TI
 //   []
 test('everything at once; every live credential reachable from a label at every step, not only at rest', property(ALL, ALL_RULES), TIMEOUT);
 
+// A plan change delivered twice (at once or again after its answer) that the stack then rolls back, with further
+// plan changes and rotations, every call released in a random order. Before the in-place path was write-ahead
+// (cfn-events.ts reconfigureInPlace) this found, within about a thousand sequences, a twin whose call landed after the
+// rollback's, leaving the key in the plan it had left: [update(p1 -> p1,p2, the stack then fails, twice at once),
+// release 0, 3, 3, 1, 7, 4, 4]. The properties above reach that shape far more rarely.
+const release: Action = { t: 'release', k: 0 };
+const planChangeRolledBack = fc.tuple(fc.nat(2).map((p) => p + 1), fc.constantFrom<Dup>(1, 2), fc.array(fc.oneof(
+  { weight: 10, arbitrary: fc.record({ t: fc.constant('release' as const), k: fc.nat(7) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('rotate' as const), dup: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('update' as const), role: fc.constant(0), noop: fc.constant(true), plans: fc.nat(3), failAfter: fc.boolean(), dup: fc.constantFrom<Dup>(0, 1, 2) }) },
+), { maxLength: 40 })).map(([plans, dup, rest]): Action[] => [release, release, release, release, { t: 'update', role: 0, noop: true, plans, failAfter: true, dup }, ...rest]);
+test('plan changes delivered twice and rolled back, calls in random order: every key ends in the deployed plans', () =>
+  fc.assert(fc.asyncProperty(planChangeRolledBack, (actions: Action[]) => runAndCheck(actions, QUIESCENT_RULES, census)), params(Math.ceil(SEQUENCES / 5))), TIMEOUT);
+
 describe("issue #15's orphan cases, as fixed sequences", () => {
   const created: Action[] = [{ t: 'release', k: 0 }, { t: 'release', k: 0 }];
   // Both fail on the engine of commit a0903e5 (none-after-delete): the Delete answers SUCCESS and the key stays live.
@@ -91,6 +105,27 @@ describe("issue #15's orphan cases, as fixed sequences", () => {
   });
 });
 
+// Found once the model ran rotations again and its kind's issue took two calls (the key, then its plans), as an API
+// Gateway key's does; not fixed. Two deliveries of one step or event issue the same derived name: the second gets
+// NameInUseError while the first is between its issue and its write, finds nothing stored at its version, takes the
+// name for one an attempt that died left behind (ledger.ts issue()), revokes it and issues again; the first then
+// stores the revoked credential, the second's write is refused (the version exists) and it revokes its own.
+// AWSCURRENT ends on a revoked credential (rotation's testSecret catches it when verification is on; the model turns
+// it off, and CloudFormation events have no such step). Telling a live twin from a dead attempt needs the attempt's
+// age or a claim on the version; see the report of branch wt-model. Each test flips to passing once that is fixed.
+describe('known: two deliveries issuing the same name at once', () => {
+  const created: Action[] = [{ t: 'release', k: 0 }, { t: 'release', k: 0 }, { t: 'release', k: 0 }, { t: 'release', k: 0 }];
+  // The random properties count it under its own rule (known-twin-replaced) instead of current-works, so that they
+  // keep checking everything else; the census reports how many sequences hit it.
+  const rules = [...QUIESCENT_RULES, 'known-twin-replaced' as const];
+  test.failing('a rotation whose steps are each delivered twice', async () => {
+    await runAndCheck([...created, { t: 'rotate', dup: true }], rules);
+  });
+  test.failing('a reissuing Update delivered twice at once', async () => {
+    await runAndCheck([...created, { t: 'update', role: 0, noop: false, plans: 0, failAfter: false, dup: 1 }], rules);
+  });
+});
+
 // Last, to top the run up to FUZZ_SEQUENCES sequences in all (a property stops at its first failure), and at least a quarter of that.
 test('census: every kind of event, step, crash and fault happens, and sequences come to rest', async () => {
   const seen = new Census();
@@ -103,7 +138,7 @@ test('census: every kind of event, step, crash and fault happens, and sequences 
   census.maxLiveInFlight = Math.max(census.maxLiveInFlight, seen.maxLiveInFlight);
   census.quiescentChecks += seen.quiescentChecks;
   expect([...seen.applied].sort()).toEqual([
-    'crash', 'crash-landed', 'create', 'delete', 'deleteSecret', 'deleteWorkspace', 'fail', 'fail-landed', 'guard', 'release', 'rotate', 'tick', 'update',
+    'crash', 'crash-landed', 'create', 'delete', 'deleteSecret', 'deleteWorkspace', 'fail', 'fail-landed', 'guard', 'release', 'rotate', 'rotate-finished', 'tick', 'update', 'update-in-place',
   ]);
   expect(seen.quiescentChecks).toBeGreaterThan(seen.sequences);
 }, TIMEOUT);

@@ -8,6 +8,8 @@
 import { handleCredentialEvent, EngineDeps } from '../../lambda/engine/cfn-events';
 import { handleRotationEvent, RotationStep } from '../../lambda/engine/rotation-steps';
 import { SecretStore } from '../../lambda/clients/secrets-manager';
+import { Guard } from '../../lambda/engine/guard';
+import { AbandonedError } from '../../lambda/engine/ledger';
 import type { CredentialRecord } from '../../lambda/engine/ledger';
 import { Definition, Issuer } from '../../lambda/issuers/types';
 import { keyProps, SECRET_ARN, STACK_ID, useBed } from './helpers/bed';
@@ -18,6 +20,8 @@ const bed = useBed();
 /** Credentials of the fake kind that exist, by name: their token and their scope (the in-place field). */
 let live: Map<string, { token: string; scope: string }>;
 let calls: { issue: number; reconfigure: Array<{ name: string; from: string; to: string }> };
+/** Runs once, inside the next reconfigure, before its change lands in the fake service. */
+let beforeReconfigure: (() => Promise<void>) | undefined;
 
 function fakeIssuer(inPlace: boolean): Issuer {
   return {
@@ -39,6 +43,9 @@ function fakeIssuer(inPlace: boolean): Issuer {
       inPlaceFields: ['scope'],
       async reconfigure(record: CredentialRecord, d: Definition) {
         const name = record.fields.keyName;
+        const before = beforeReconfigure;
+        beforeReconfigure = undefined;
+        await before?.();
         calls.reconfigure.push({ name, from: record.lifecycle.definition.scope, to: d.scope });
         const key = live.get(name);
         if (key) key.scope = d.scope;
@@ -52,6 +59,7 @@ let deps: EngineDeps;
 beforeEach(() => {
   live = new Map();
   calls = { issue: 0, reconfigure: [] };
+  beforeReconfigure = undefined;
   deps = { store: new SecretStore(), issuerFor: () => fakeIssuer(true) };
 });
 
@@ -106,9 +114,10 @@ test('its rollback is the same path back: the credential returns to exactly the 
   expect((await update(id, keyProps(), keyProps({ Role: 'ADMIN' }), 'rollback')).physicalResourceId).toBe(id);
   expect(at('AWSCURRENT')).toMatchObject({ key: token, scope: 'VIEWER', lifecycle: { definition: { scope: 'VIEWER' } } });
   expect(live.get(at('AWSCURRENT').keyName)!.scope).toBe('VIEWER');
-  const versions = secret().versions.size;
+  // A repeated delivery applies the same definition again (its calls are idempotent) and keeps the credential.
   await update(id, keyProps(), keyProps({ Role: 'ADMIN' }), 'rollback');
-  expect(secret().versions.size).toBe(versions);
+  expect(at('AWSCURRENT')).toMatchObject({ key: token, scope: 'VIEWER', lifecycle: { generation: id, definition: { scope: 'VIEWER' } } });
+  expect(live.get(at('AWSCURRENT').keyName)!.scope).toBe('VIEWER');
   expect(calls.issue).toBe(1);
 });
 
@@ -153,5 +162,96 @@ test('a promotion refused because another event (not a rotation) moved AWSCURREN
     return PASS;
   });
   await expect(update(id, keyProps({ Role: 'ADMIN' }), keyProps(), 'u1')).rejects.toThrow(/was moved by another event while the fake credential was reconfigured; deploy again/);
+  expect(calls.issue).toBe(1);
+});
+
+// Found by the model (test/model, plans-as-deployed): [create, rotate, update(plans)], with createSecret issuing
+// before the Update promoted its copy. The superseded rotation's credential, issued under the old definition,
+// stayed live in the plans the Update had left, until the next rotation.
+test('a rotation superseded by an in-place Update revokes its credential: none is left under the old definition', async () => {
+  const { physicalResourceId: id } = await create();
+  const token = '44444444-2222-3333-4444-555555555555';
+  const current = at('AWSCURRENT');
+  await rotate(token, ['createSecret', 'setSecret', 'testSecret']);
+  const rotated = JSON.parse(secret().versions.get(token)!.value!);
+  expect(live.get(rotated.keyName)!.scope).toBe('VIEWER');
+  await update(id, keyProps({ Role: 'ADMIN' }), keyProps(), 'u1');
+  await handleRotationEvent({ Step: 'finishSecret', SecretId: SECRET_ARN, ClientRequestToken: token }, deps);
+  expect(at('AWSCURRENT')).toMatchObject({ key: current.key, scope: 'ADMIN' });
+  expect([...live.keys()]).toEqual([current.keyName]);
+  expect(live.get(current.keyName)!.scope).toBe('ADMIN');
+  // Its label stays: the next rotation issues into that slot again, under the new definition.
+  await rotate('55555555-2222-3333-4444-555555555555');
+  expect(at('AWSCURRENT').keyName).toBe(rotated.keyName);
+  expect(live.get(rotated.keyName)!.scope).toBe('ADMIN');
+});
+
+test('a finishSecret delivered twice, after an in-place Update copied the version its twin promoted, revokes nothing', async () => {
+  const { physicalResourceId: id } = await create();
+  const token = '66666666-2222-3333-4444-555555555555';
+  await rotate(token);
+  const rotated = at('AWSCURRENT');
+  await update(id, keyProps({ Role: 'ADMIN' }), keyProps(), 'u1');
+  expect(secret().holderOf('AWSCURRENT')!.id).not.toBe(token);
+  await handleRotationEvent({ Step: 'finishSecret', SecretId: SECRET_ARN, ClientRequestToken: token }, deps);
+  expect(at('AWSCURRENT')).toMatchObject({ key: rotated.key, scope: 'ADMIN' });
+  expect(live.get(rotated.keyName)).toMatchObject({ token: rotated.key, scope: 'ADMIN' });
+});
+
+// Found by the model (plans-as-deployed, [create, update(plans), guard]): the guard answered FAILED while the Update
+// was reading the ledger; its rollback and the abandoned Update then reconfigured the key at the same time, and the
+// key ended in neither definition's plans.
+test('an in-place Update the guard gave up on makes no change in the service, which its rollback is making', async () => {
+  const { physicalResourceId: id } = await create();
+  const name = at('AWSCURRENT').keyName;
+  const guard = new Guard();
+  // The guard gives up while the Update reads AWSCURRENT.
+  bed.world.intercept('GetSecretValue', async () => { await guard.run(new Promise(() => undefined), 0); return PASS; }, 1);
+  deps = { ...deps, guard };
+  await expect(update(id, keyProps({ Role: 'ADMIN' }), keyProps(), 'u1')).rejects.toThrow(AbandonedError);
+  expect(calls.reconfigure).toEqual([]);
+  expect(live.get(name)!.scope).toBe('VIEWER');
+});
+
+// Found by the model (plans-as-deployed, then none-after-delete once the stack is deleted): a reissuing Update
+// delivered twice, whose first delivery failed at once; CloudFormation's rollback found nothing to retire and left
+// AWSCURRENT where it was, so the twin then promoted the generation the rollback had undone.
+test('a twin of a reissuing Update, outrun by its rollback before it labelled anything, neither promotes nor keeps its credential', async () => {
+  const { physicalResourceId: id } = await create();
+  const original = at('AWSCURRENT');
+  const moved = keyProps({ WorkspaceId: 'g-9999999999' });
+  let rolledBack = false;
+  bed.world.intercept('PutSecretValue', async (input: any) => {
+    if (!rolledBack && JSON.parse(input.SecretString).intent) {
+      rolledBack = true;
+      // The rollback runs to its end before the twin writes its intent.
+      expect((await update(id, keyProps(), moved, 'rollback')).physicalResourceId).toBe(id);
+    }
+    return PASS;
+  });
+  await expect(update(id, moved, keyProps(), 'u1')).rejects.toThrow(/was moved by another event while the fake credential was reissued/);
+  expect(rolledBack).toBe(true);
+  expect(at('AWSCURRENT')).toMatchObject({ key: original.key, lifecycle: { generation: id } });
+  expect([...live.keys()]).toEqual([original.keyName]);
+  expect(ownLabels().every((l) => l.startsWith(`OWN-${id.slice(-10)}-`))).toBe(true);
+});
+
+// The window suspected before the model had an in-place field, found by it with plans-as-deployed:
+// [create, update(plans, the stack then fails, twice at once), releases in a chosen order]. The twin of the Update
+// read AWSCURRENT after the first delivery promoted, so its record already had the new definition; its service call
+// landed after the rollback's, and it promoted nothing, so nothing told it that the rollback had come in between.
+test("a twin of an in-place Update whose call lands after its rollback's is brought back to the rollback's definition", async () => {
+  const { physicalResourceId: id } = await create();
+  const name = at('AWSCURRENT').keyName;
+  await update(id, keyProps({ Role: 'ADMIN' }), keyProps(), 'u1');
+  beforeReconfigure = async () => {
+    // The stack fails and CloudFormation rolls back while the twin's call is on its way.
+    expect((await update(id, keyProps(), keyProps({ Role: 'ADMIN' }), 'rollback')).physicalResourceId).toBe(id);
+    expect(live.get(name)!.scope).toBe('VIEWER');
+  };
+  await expect(update(id, keyProps({ Role: 'ADMIN' }), keyProps(), 'u1')).rejects.toThrow(/was moved by another event while the fake credential was reconfigured/);
+  expect(beforeReconfigure).toBeUndefined();
+  expect(at('AWSCURRENT')).toMatchObject({ keyName: name, scope: 'VIEWER', lifecycle: { definition: { scope: 'VIEWER' } } });
+  expect(live.get(name)!.scope).toBe('VIEWER');
   expect(calls.issue).toBe(1);
 });

@@ -19,7 +19,9 @@ import { ModelSecret, SecretsManagerError, SecretsManagerModel } from '../../mod
 export type Op =
   | 'CreateWorkspaceApiKey' | 'DeleteWorkspaceApiKey' | 'DescribeWorkspace'
   | 'DescribeSecret' | 'GetSecretValue' | 'PutSecretValue' | 'UpdateSecretVersionStage'
-  | 'ListSecretVersionIds' | 'RestoreSecret' | 'DeleteSecret' | 'ListSecrets';
+  | 'ListSecretVersionIds' | 'RestoreSecret' | 'DeleteSecret' | 'ListSecrets'
+  // A plan membership per key, for the model's credential kind with an in-place field (test/model/planned-key-issuer.ts).
+  | 'AddKeyToPlan' | 'RemoveKeyFromPlan';
 
 export interface Call { readonly op: Op; readonly input: any }
 
@@ -31,6 +33,8 @@ export interface ApiKey { readonly name: string; readonly token: string; readonl
 
 export class FakeWorkspace {
   readonly keys = new Map<string, ApiKey>();
+  /** The plans each key belongs to, by key name; a deleted key leaves every plan, as an API Gateway key does. */
+  readonly plans = new Map<string, Set<string>>();
   constructor(readonly id: string, public grafanaVersion = '10.4', public endpoint = `${id}.grafana-workspace.us-east-1.amazonaws.com`) {}
 }
 
@@ -144,13 +148,25 @@ export class World {
         if (ws.keys.has(input.keyName)) throw GrafanaErrors.conflict(`Key ${input.keyName} already exists`);
         const key: ApiKey = { name: input.keyName, token: newToken(), role: input.keyRole, secondsToLive: input.secondsToLive };
         ws.keys.set(key.name, key);
+        ws.plans.set(key.name, new Set());
         this.issuedTokens.push(key.token);
         return { key: key.token, keyName: key.name, workspaceId: ws.id };
       }
       case 'DeleteWorkspaceApiKey': {
         const ws = this.workspaces.get(input.workspaceId);
         if (!ws || !ws.keys.delete(input.keyName)) throw GrafanaErrors.notFound(`Key ${input.keyName} not found`);
+        ws.plans.delete(input.keyName);
         return { keyName: input.keyName, workspaceId: ws.id };
+      }
+      case 'AddKeyToPlan':
+      case 'RemoveKeyFromPlan': {
+        const ws = this.workspaces.get(input.workspaceId);
+        if (!ws?.keys.has(input.keyName)) throw GrafanaErrors.notFound(`Key ${input.keyName} not found`);
+        const plans = ws.plans.get(input.keyName) ?? new Set<string>();
+        if (op === 'AddKeyToPlan') plans.add(input.planId);
+        else plans.delete(input.planId);
+        ws.plans.set(input.keyName, plans);
+        return {};
       }
       case 'DescribeWorkspace': {
         const ws = this.workspaces.get(input.workspaceId);
