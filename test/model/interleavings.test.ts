@@ -38,7 +38,8 @@ afterAll(() => {
 const sequences = (features: Feature[]) => fc.array(actionArb(new Set(features)), { maxLength: 30 });
 const params = (numRuns: number) => ({
   numRuns,
-  seed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined,
+  // FUZZ_SEED=random (npm run fuzz) or unset: fast-check draws a seed and prints it with any counterexample.
+  seed: process.env.FUZZ_SEED && process.env.FUZZ_SEED !== 'random' ? Number(process.env.FUZZ_SEED) : undefined,
   path: process.env.FUZZ_PATH,
 });
 function property(features: Feature[], rules: readonly Rule[]) {
