@@ -11,7 +11,8 @@
  * moves AWSPREVIOUS on every AWSCURRENT move, which is why AWS labels cannot be the ledger). A write moves an
  * OWN label only onto a version that names the same credential, so no write takes a name off the ledger.
  * Revoking without taking the label off is always allowed. A definition change the issuer applies in place
- * (Issuer.inPlaceFields) keeps every credential and its name: its record is rewritten under the same labels.
+ * (Issuer.inPlaceFields) keeps every credential and its name: its record is rewritten under the same labels,
+ * the new definition written ahead of the service calls as an intent is (in-place.ts).
  * Every CloudFormation event and rotation step decides
  * which generations to keep, issues or promotes, and leaves the rest to reconcile(), which calls retire().
  */
@@ -21,72 +22,9 @@ import { isLabelConflict, SecretState, SecretStore, Stage } from '../clients/sec
 import { Guard } from './guard';
 import { credentialName, generationOf, nextSlot, ownLabel, parseOwnLabel, physicalIdOf } from './ids';
 
-/** Engine bookkeeping stored beside the credential; nothing here is secret. */
-export interface Lifecycle {
-  /** Issuer module that issued the credential. */
-  readonly kind: string;
-  /** Physical id of the custom-resource generation that owns this credential; rotation keeps it. */
-  readonly generation: string;
-  /** Which of the generation's slots this credential is. */
-  readonly slot: number;
-  /** What the credential is, in the issuer's terms; a change means reissue. */
-  readonly definition: Definition;
-  /** Version that was AWSCURRENT when rotation created this one (finishSecret's compare-and-swap). */
-  readonly basedOnVersionId?: string;
-  /** The replaced generation's version that a rollback of the stack update restores; rotation carries it on. */
-  readonly rollbackTo?: string;
-}
-
-/** The secret's JSON. `key` is the token; the other fields are the issuer's, plus `expiresAt`. */
-export interface CredentialRecord {
-  readonly key: string;
-  readonly expiresAt: string;
-  readonly fields: Record<string, string>;
-  readonly lifecycle: Lifecycle;
-}
-
-/** Written before issuing, under the labels the credential will have: what is needed to revoke it by name. */
-export interface Intent {
-  readonly kind: string;
-  readonly generation: string;
-  readonly definition: Definition;
-}
-
-export interface Entry {
-  readonly versionId: string;
-  readonly stages: readonly string[];
-  readonly record?: CredentialRecord;
-  readonly intent?: Intent;
-}
-
-/** One OWN label: a slot of a generation, and the version it is on. */
-export interface LabelledSlot {
-  readonly generation: string;
-  readonly slot: number;
-  readonly label: string;
-  readonly versionId: string;
-}
-
-export function serializeRecord(record: CredentialRecord): string {
-  return JSON.stringify({ key: record.key, ...record.fields, expiresAt: record.expiresAt, lifecycle: record.lifecycle });
-}
-
-export function parseValue(value: string | undefined): { record?: CredentialRecord; intent?: Intent } {
-  let parsed: any;
-  try {
-    parsed = JSON.parse(value ?? '');
-  } catch {
-    return {};
-  }
-  if (typeof parsed !== 'object' || parsed === null) return {};
-  if (parsed.intent && typeof parsed.intent.generation === 'string' && typeof parsed.intent.definition === 'object') return { intent: parsed.intent };
-  const { key, expiresAt, lifecycle, ...rest } = parsed;
-  if (typeof key !== 'string' || typeof expiresAt !== 'string' || !lifecycle || typeof lifecycle !== 'object') return {};
-  if (typeof lifecycle.kind !== 'string' || typeof lifecycle.generation !== 'string' || typeof lifecycle.definition !== 'object') return {};
-  const fields: Record<string, string> = {};
-  for (const [name, v] of Object.entries(rest)) if (typeof v === 'string') fields[name] = v;
-  return { record: { key, expiresAt, fields, lifecycle: { ...lifecycle, slot: Number(lifecycle.slot ?? 0) } } };
-}
+import { CredentialRecord, Entry, Intent, LabelledSlot, parseValue, serializeRecord } from './record';
+export type { CredentialRecord, Entry, Intent, LabelledSlot, Lifecycle } from './record';
+export { parseValue, serializeRecord } from './record';
 
 export const definitionOf = (entry: Entry | undefined): Definition | undefined => entry?.record?.lifecycle.definition ?? entry?.intent?.definition;
 
