@@ -125,6 +125,12 @@ async function finishSecret(secretId: string, token: string, deps: EngineDeps, l
     // The event that moved AWSCURRENT to another generation reconciles this one (or the next rotation reuses the slot).
     return logStep('superseded: AWSCURRENT changed during rotation; the new credential was not promoted', { credentialName: issuer.nameOf(record) });
   }
+  const replaced = basedOn ? (await ledger.read({ versionId: basedOn }))?.record : undefined;
+  if (!replaced || issuer.nameOf(current) !== issuer.nameOf(replaced)) {
+    // AWSCURRENT holds another credential than the one this rotation replaced: a later rotation finished (this is a
+    // late duplicate), and this credential may be behind AWSPREVIOUS, in the overlap. Rotation keeps its ledger.
+    return logStep('superseded by a later rotation; the credential stays as it is', { credentialName: issuer.nameOf(record) });
+  }
   // An event kept the generation (a change applied in place, or a repeated Update) and moved AWSCURRENT to a copy of
   // the credential this rotation replaces. It reconciles nothing, no event promotes this version later (each promotes
   // fresh copies), and this credential has the definition AWSCURRENT had before: it is revoked now, its label stays.

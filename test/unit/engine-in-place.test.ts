@@ -198,6 +198,21 @@ test('a finishSecret delivered twice, after an in-place Update copied the versio
   expect(live.get(rotated.keyName)).toMatchObject({ token: rotated.key, scope: 'ADMIN' });
 });
 
+// Found in review: a finishSecret delivered again after the next rotation finished found AWSCURRENT on the next slot
+// of the same generation, took that for an in-place Update, and revoked its own credential, which consumers read
+// as AWSPREVIOUS during the overlap.
+test('a finishSecret delivered again after the next rotation finished revokes nothing: its credential is AWSPREVIOUS', async () => {
+  await create();
+  const first = '77777777-2222-3333-4444-555555555555';
+  await rotate(first);
+  const outgoing = at('AWSCURRENT');
+  await rotate('88888888-2222-3333-4444-555555555555');
+  expect(at('AWSPREVIOUS').keyName).toBe(outgoing.keyName);
+  await handleRotationEvent({ Step: 'finishSecret', SecretId: SECRET_ARN, ClientRequestToken: first }, deps);
+  expect(live.get(outgoing.keyName)).toMatchObject({ token: outgoing.key });
+  expect(at('AWSPREVIOUS').keyName).toBe(outgoing.keyName);
+});
+
 // Found by the model (plans-as-deployed, [create, update(plans), guard]): the guard answered FAILED while the Update
 // was reading the ledger; its rollback and the abandoned Update then reconfigured the key at the same time, and the
 // key ended in neither definition's plans.
