@@ -20,8 +20,8 @@ export interface GrafanaCredentialsHandlerOptions {
 
   /**
    * How often the health check runs: whole hours, from 1 hour to 1 day. The
-   * constructs' `metricSecondsUntilExpiry()` and `metricCredentialWorks()`
-   * use it as their period.
+   * constructs' `metric*()` methods use it as their period, so set it before
+   * calling any of them (synth fails otherwise).
    * @default Duration.days(1)
    */
   readonly healthCheckInterval?: Duration;

@@ -34,7 +34,7 @@ export function credentialMetric(scope: Construct, secret: MonitoredSecret, metr
     metricName,
     dimensionsMap: { [METRICS.secretDimension]: secret.secretName },
     statistic: STATISTICS[metricName],
-    period: HandlerSettings.of(scope).healthCheckInterval,
+    period: HandlerSettings.of(scope).metricPeriod(scope.node.path),
     ...props,
   }).attachTo(scope);
 }

@@ -26,6 +26,15 @@ export class HandlerSettings extends Construct {
 
   get healthCheck(): boolean { return this.options.healthCheck ?? true; }
   get healthCheckInterval(): Duration { return this.options.healthCheckInterval ?? DEFAULT_HEALTH_CHECK_INTERVAL; }
+
+  /** Where a metric took the default interval as its period: a later interval would leave that metric's period stale. */
+  private periodTakenBy?: string;
+
+  /** The period of a credential's metric: the interval as configured now. */
+  metricPeriod(owner: string): Duration {
+    if (this.options.healthCheckInterval === undefined) this.periodTakenBy ??= owner;
+    return this.healthCheckInterval;
+  }
   get memorySize(): number { return this.options.memorySize ?? DEFAULT_MEMORY_SIZE; }
   get reservedConcurrentExecutions(): number | undefined { return this.options.reservedConcurrentExecutions; }
 
@@ -38,6 +47,10 @@ export class HandlerSettings extends Construct {
   configure(options: GrafanaCredentialsHandlerOptions): void {
     const owner = `GrafanaCredentialsHandler.configure(${Stack.of(this).node.path})`;
     validate(owner, options);
+    if (options.healthCheckInterval !== undefined && this.options.healthCheckInterval === undefined && this.periodTakenBy !== undefined) {
+      throw new Error(`${owner}: healthCheckInterval is set after ${this.periodTakenBy} made a metric with the default period ` +
+        `(${DEFAULT_HEALTH_CHECK_INTERVAL.toHumanString()}), which would no longer match the checks. Call configure() before any metric*() method`);
+    }
     for (const [name, value] of Object.entries(options) as Array<[keyof GrafanaCredentialsHandlerOptions, unknown]>) {
       if (value === undefined) continue;
       const before = this.options[name];

@@ -65,6 +65,14 @@ describe('health check schedule', () => {
     expect(period?.toHours()).toBe(6);
   });
 
+  test('an interval set after a metric took the default period fails at synth, naming the construct', () => {
+    expect(() => synth((stack) => {
+      const key = new WorkspaceApiKey(stack, 'Key', { workspaceId: WS });
+      key.metricCredentialWorks();
+      GrafanaCredentialsHandler.configure(stack, { healthCheckInterval: Duration.hours(6) });
+    })).toThrow(/healthCheckInterval is set after .*Key made a metric with the default period \(1 day\).*Call configure\(\) before any metric\*\(\) method/);
+  });
+
   test('a named secret that is not rotated is listed for the health check, not for rotation', () => {
     const { template } = synth((stack) => {
       new WorkspaceApiKey(stack, 'Named', { workspaceId: WS, secretName: 'team/grafana/static', rotate: false });
