@@ -11,10 +11,9 @@ import { apiGatewayClient, apiGatewaySdk, isServiceError } from '../clients/aws'
 import { API_GATEWAY_OWNER_TAG, CredentialKind, LIMITS, normaliseHttpsUrl } from '../../lib/private/contract';
 import type { CredentialRecord } from '../engine/ledger';
 import { urlsTheStackNames, verificationFrom } from './grafana';
-import { Definition, Issued, Issuer, NameInUseError, ServiceError } from './types';
+import { Definition, Issued, Issuer, NameInUseError, NEVER_EXPIRES, ServiceError } from './types';
 
 /** API Gateway keys do not expire; the record still needs a date, and rollback restores only a key that lives on. */
-export const NEVER_EXPIRES = '9999-12-31T23:59:59.000Z';
 
 export const apiGatewayKeyIssuer: Issuer = {
   kind: CredentialKind.API_GATEWAY_KEY,

@@ -10,7 +10,7 @@ import { CredentialKind, CredentialResourceProperties, HANDLER_ENV, LIMITS, norm
 import type { CredentialRecord } from '../engine/ledger';
 import { log } from '../log';
 import { expiresAt } from './grafana';
-import { Definition, Issued, Issuer, NameInUseError, ServiceError } from './types';
+import { Definition, Issued, Issuer, NameInUseError, NEVER_EXPIRES, ServiceError } from './types';
 
 /** What a stored record says about where its credential lives. */
 export interface Server {
@@ -161,7 +161,7 @@ async function verifyAtServer(definition: Definition, token: string, what: strin
 
 /** When a credential of `secondsToLive` expires; one that never expires gets the farthest date JSON writes. */
 function expiry(secondsToLive: string): string {
-  return secondsToLive === '0' ? '9999-12-31T23:59:59.999Z' : expiresAt(secondsToLive);
+  return secondsToLive === '0' ? NEVER_EXPIRES : expiresAt(secondsToLive);
 }
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

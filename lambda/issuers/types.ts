@@ -6,7 +6,10 @@
 import type { CredentialResourceProperties } from '../../lib/private/contract';
 import type { CredentialRecord } from '../engine/ledger';
 
-/** Whether a credential with this `expiresAt` never expires (issuers write 9999-12-31 for such credentials). */
+/** The `expiresAt` an issuer writes for a credential that never expires. */
+export const NEVER_EXPIRES = '9999-12-31T23:59:59.000Z';
+
+/** Whether a credential with this `expiresAt` never expires (NEVER_EXPIRES, by its year). */
 export function neverExpires(expiresAt: string): boolean {
   return expiresAt.startsWith('9999-');
 }
